@@ -1,0 +1,177 @@
+"""MNIST held in memory as uint8 tensors; batches are cut by indexing, on the training device."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import nn
+from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets.utils import check_integrity
+
+from digit_lit.errors import DataError
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _verify_archives(cls: type[MNIST], raw: Path) -> None:
+    """A present .gz must carry torchvision's official MD5: a damaged archive is never extracted or used."""
+    for filename, md5 in cls.resources:
+        gz = raw / filename
+        if gz.exists() and not check_integrity(str(gz), md5):
+            raise DataError(
+                f"{gz} is corrupt (MD5 differs from the official {md5}); delete it and copy a good one, "
+                "e.g. from ../shared/mnist/MNIST/raw"
+            )
+
+
+def load_split(data_dir: str | Path, train: bool, download: bool = True, cls: type[MNIST] = MNIST) -> Batch:
+    """Images [N, 28, 28] uint8 and labels [N] int64 of one official split, via torchvision's file handling.
+
+    Offline, torchvision accepts the verified .gz files already in <data_dir>/<Name>/raw without the network.
+    """
+    root = Path(data_dir).expanduser().resolve()
+    raw = root / cls.__name__ / "raw"
+    files = ", ".join(name for name, _ in cls.resources)
+    _verify_archives(cls, raw)
+    # verified archives on disk are extracted by torchvision's download step without any network access
+    have_archives = all((raw / name).exists() for name, _ in cls.resources)
+    try:
+        ds = cls(str(root), train=train, download=download or have_archives)
+    except RuntimeError as exc:
+        how = "the download failed" if download else "download is off"
+        raise DataError(
+            f"{cls.__name__} not found in {raw} and {how}: put {files} there "
+            "(or set data.data_dir to a folder whose "
+            f"{cls.__name__}/raw holds them)"
+        ) from exc
+    except (ValueError, TypeError, OSError) as exc:
+        raise DataError(f"{cls.__name__} file in {raw} is unreadable ({exc}); delete it and copy {files} again") from exc
+    images, labels = ds.data, ds.targets
+    if images.dtype != torch.uint8 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise DataError(f"{cls.__name__} files in {raw} have the wrong shape {tuple(images.shape)}; copy {files} again")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(cls.classes)):
+        raise DataError(f"{cls.__name__} labels in {raw} are out of range; copy {files} again")
+    return images, labels
+
+
+def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of (train, val) carved from the official training set with a fixed seed."""
+    if not 0 < val_size < n:
+        raise DataError(f"data.val_size={val_size} must be between 1 and {n - 1} (the training set has {n} images)")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:], perm[:val_size]
+
+
+class TensorBatches:
+    """Batches of a uint8 image tensor as float [0, 1] images, cut by indexing.
+
+    Under DDP each rank takes its own shard of the (epoch-seeded) order. Lightning calls
+    `sampler.set_epoch` on any loader, so the shuffle follows the trainer's epoch, resumes included.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
+        self.sampler, self.batch_sampler = self, None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> torch.Tensor:
+        n = len(self.labels)
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
+            # every rank gets the same number of samples, or DDP's collectives would hang
+            order = order[: n - n % self.world_size]
+        else:
+            order = torch.arange(n)
+        return order[self.rank :: self.world_size]
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        per_rank = n // self.world_size if self.shuffle else len(range(self.rank, n, self.world_size))
+        return -(-per_rank // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        idx = self.indices().to(self.images.device)
+        for chunk in idx.split(self.batch_size):
+            yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
+
+
+class MNISTDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 256,
+        eval_batch_size: int = 2000,
+        val_size: int = 5000,
+        split_seed: int = 12345,
+        shuffle_seed: int = 0,
+        download: bool = True,
+        augment: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if not isinstance(value, int) or value <= 0:
+                raise DataError(f"data.{name}={value!r} must be a positive integer")
+        self.data_dir = os.fspath(data_dir)
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.val_size, self.split_seed, self.shuffle_seed = val_size, split_seed, shuffle_seed
+        self.download = download
+        self.augment = augment
+        self.splits: dict[str, Batch] = {}
+
+    def prepare_data(self) -> None:
+        for train in (True, False):
+            load_split(self.data_dir, train, self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        images, labels = load_split(self.data_dir, train=True, download=False)
+        train_idx, val_idx = split_train_val(len(labels), self.val_size, self.split_seed)
+        test = load_split(self.data_dir, train=False, download=False)
+        self.splits = {
+            "train": (images[train_idx], labels[train_idx]),
+            "val": (images[val_idx], labels[val_idx]),
+            "test": test,
+        }
+        self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+
+    def _batches(self, split: str, train: bool = False) -> TensorBatches:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        images, labels = self.splits[split]
+        bs = self.batch_size if train else self.eval_batch_size
+        return TensorBatches(images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world)
+
+    def train_dataloader(self) -> TensorBatches:
+        return self._batches("train", train=True)
+
+    def val_dataloader(self) -> TensorBatches:
+        return self._batches("val")
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._batches("test")
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        if self.augment is not None and self.trainer is not None and self.trainer.training:
+            x, y = batch
+            return self.augment(x), y
+        return batch

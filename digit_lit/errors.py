@@ -1,0 +1,45 @@
+"""User-facing errors: one line that says what is wrong and what to do, then a non-zero exit."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class DigitLitError(Exception):
+    """A problem the user can fix; its message is shown as-is, without a stack trace."""
+
+
+class DataError(DigitLitError):
+    pass
+
+
+class ConfigError(DigitLitError):
+    pass
+
+
+class CheckpointError(DigitLitError):
+    pass
+
+
+def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
+    """Turn a DigitLitError (also when Hydra wraps it) into `error: ...` on stderr and exit code 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args: object, **kwargs: object) -> T:
+        try:
+            return main(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - we only swallow our own errors, re-raise the rest
+            err: BaseException | None = exc
+            while err is not None and not isinstance(err, DigitLitError):
+                err = err.__cause__ or err.__context__
+            if err is None:
+                raise
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

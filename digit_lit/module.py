@@ -1,0 +1,156 @@
+"""The LightningModule: cross-entropy training, torchmetrics, and per-epoch calibration of the guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torchmetrics import MaxMetric, MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassCalibrationError,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from digit_lit.calibration import choose_threshold, fit_temperature, rejection_report
+from digit_lit.constants import NUM_CLASSES
+from digit_lit.models import build_net
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+class DigitClassifier(L.LightningModule):
+    """`net` is a plain spec ({"name": "mlp", "hidden": [...]}) so checkpoints rebuild it with weights_only=True.
+
+    The calibration (temperature, threshold) lives in buffers: every checkpoint carries the values fitted on the
+    validation split at the end of its own validation epoch.
+    """
+
+    def __init__(
+        self,
+        net: dict[str, Any],
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+        max_wrong_accept: float = 0.001,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.net = build_net(**net)
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.max_wrong_accept = max_wrong_accept
+        self.register_buffer("temperature", torch.tensor(1.0))
+        self.register_buffer("threshold", torch.tensor(0.0))
+
+        self.train_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.val_acc_best = MaxMetric()
+        self.test_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.test_per_class = MetricCollection(
+            {
+                "precision": MulticlassPrecision(NUM_CLASSES, average=None),
+                "recall": MulticlassRecall(NUM_CLASSES, average=None),
+                "f1": MulticlassF1Score(NUM_CLASSES, average=None),
+            }
+        )
+        self.test_ece = MulticlassCalibrationError(NUM_CLASSES, n_bins=15, norm="l1")
+        self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
+        self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def calibrated_probs(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softmax(self.net(x) / self.temperature, dim=1)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        logits = self.net(x)
+        loss = F.cross_entropy(logits, y)
+        self.train_acc(logits, y)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_outputs.clear()
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self.net(x)
+        self.log("val/loss", F.cross_entropy(logits, y), sync_dist=True)
+        self.val_acc(logits, y)
+        self.log("val/acc", self.val_acc, prog_bar=True)
+        self._val_outputs.append((logits.detach(), y))
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.val_acc.compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
+        if self.trainer.sanity_checking or not self._val_outputs:
+            return
+        logits = torch.cat([o[0] for o in self._val_outputs])
+        labels = torch.cat([o[1] for o in self._val_outputs])
+        if self.trainer.world_size > 1:  # every rank fits the same calibration on the whole split
+            logits, labels = (self.all_gather(t).flatten(0, 1) for t in (logits, labels))
+        self.calibrate(logits, labels)
+        conf = F.softmax(logits / self.temperature, dim=1).amax(1)
+        report = rejection_report(conf, logits.argmax(1) == labels, float(self.threshold))
+        self.log_dict({"val/temperature": self.temperature, "val/threshold": self.threshold})
+        self.log_dict({f"val/{k}": v for k, v in report.items()})
+
+    def calibrate(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        t = fit_temperature(logits, labels)
+        conf = F.softmax(logits.float() / t, dim=1).amax(1)
+        thr = choose_threshold(conf, logits.argmax(1) == labels, self.max_wrong_accept)
+        self.temperature.fill_(t)
+        self.threshold.fill_(thr)
+
+    def on_test_epoch_start(self) -> None:
+        for metric in (self.test_per_class, self.test_ece, self.test_confusion):
+            metric.reset()
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self.net(x)
+        probs = F.softmax(logits / self.temperature, dim=1)
+        self.log("test/loss", F.cross_entropy(logits, y), sync_dist=True)
+        self.test_acc(logits, y)
+        self.log("test/acc", self.test_acc)
+        self.test_per_class.update(logits, y)
+        self.test_ece.update(probs, y)
+        self.test_confusion.update(logits, y)
+        conf, pred = probs.max(1)
+        self._test_outputs.append((conf, pred == y))
+
+    def on_test_epoch_end(self) -> None:
+        conf = torch.cat([o[0] for o in self._test_outputs])
+        correct = torch.cat([o[1] for o in self._test_outputs])
+        report = rejection_report(conf, correct, float(self.threshold))
+        # coverage and wrong-accept are means over samples: equal shards make the DDP mean exact
+        self.log_dict({f"test/{k}": v for k, v in report.items() if k != "accepted_acc"}, sync_dist=True)
+
+    def test_report(self) -> dict[str, Any]:
+        """Per-class figures and the confusion matrix (rows = true digit) of the finished test epoch."""
+        per_class = {k: v.tolist() for k, v in self.test_per_class.compute().items()}
+        return {
+            **{f"test/{k}_per_class": v for k, v in per_class.items()},
+            "test/ece": float(self.test_ece.compute()),
+            "test/confusion_matrix": self.test_confusion.compute().tolist(),
+        }
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer is None:
+            raise RuntimeError("DigitClassifier needs an optimizer factory to train")
+        optimizer = self.optimizer(params=self.parameters())
+        if self.scheduler is None:
+            return optimizer
+        # the schedule is laid out over the whole run in advance (e.g. OneCycleLR)
+        scheduler = self.scheduler(optimizer, total_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
