@@ -32,7 +32,10 @@ class BatchAugment(nn.Module):
         if elastic:
             steps.append(
                 K.RandomElasticTransform(
-                    kernel_size=(15, 15), sigma=(elastic_sigma, elastic_sigma), alpha=(elastic_alpha, elastic_alpha), p=0.5
+                    kernel_size=(15, 15),
+                    sigma=(elastic_sigma, elastic_sigma),
+                    alpha=(elastic_alpha, elastic_alpha),
+                    p=0.5,
                 )
             )
         self.steps = nn.Sequential(*steps)

@@ -9,7 +9,8 @@ from pathlib import Path
 import lightning as L
 import torch
 from torch import nn
-from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets import MNIST
+from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
@@ -28,6 +29,17 @@ def _verify_archives(cls: type[MNIST], raw: Path) -> None:
             )
 
 
+def _unreadable(raw: Path, train: bool) -> Path | str:
+    """Which extracted IDX file of the split torchvision failed on (for the error message)."""
+    prefix = "train" if train else "t10k"
+    for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
+        try:
+            read_sn3_pascalvincent_tensor(str(raw / name), strict=False)
+        except Exception:  # noqa: BLE001 - any failure means this is the bad file
+            return raw / name
+    return f"a file in {raw}"
+
+
 def load_split(data_dir: str | Path, train: bool, download: bool = True, cls: type[MNIST] = MNIST) -> Batch:
     """Images [N, 28, 28] uint8 and labels [N] int64 of one official split, via torchvision's file handling.
 
@@ -41,15 +53,20 @@ def load_split(data_dir: str | Path, train: bool, download: bool = True, cls: ty
     have_archives = all((raw / name).exists() for name, _ in cls.resources)
     try:
         ds = cls(str(root), train=train, download=download or have_archives)
-    except RuntimeError as exc:
-        how = "the download failed" if download else "download is off"
+    except (RuntimeError, ValueError, TypeError, OSError) as exc:
+        missing = isinstance(exc, RuntimeError) and any(
+            s in str(exc) for s in ("Dataset not found", "Error downloading")
+        )
+        if missing:
+            how = "the download failed" if download else "download is off"
+            raise DataError(
+                f"{cls.__name__} not found in {raw} and {how}: put {files} there "
+                f"(or set data.data_dir to a folder whose {cls.__name__}/raw holds them)"
+            ) from exc
+        reason = str(exc).splitlines()[0][:120]
         raise DataError(
-            f"{cls.__name__} not found in {raw} and {how}: put {files} there "
-            "(or set data.data_dir to a folder whose "
-            f"{cls.__name__}/raw holds them)"
+            f"{_unreadable(raw, train)} is unreadable ({reason}); delete it and copy {files} again"
         ) from exc
-    except (ValueError, TypeError, OSError) as exc:
-        raise DataError(f"{cls.__name__} file in {raw} is unreadable ({exc}); delete it and copy {files} again") from exc
     images, labels = ds.data, ds.targets
     if images.dtype != torch.uint8 or images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise DataError(f"{cls.__name__} files in {raw} have the wrong shape {tuple(images.shape)}; copy {files} again")

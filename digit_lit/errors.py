@@ -33,7 +33,7 @@ def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: object, **kwargs: object) -> T:
         try:
             return main(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - we only swallow our own errors, re-raise the rest
+        except Exception as exc:
             err: BaseException | None = exc
             while err is not None and not isinstance(err, DigitLitError):
                 err = err.__cause__ or err.__context__

@@ -123,7 +123,9 @@ def finish(cfg: DictConfig, trainer: L.Trainer, metrics: dict[str, Any], model: 
     print_report(metrics)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            scalars = {k: v for k, v in metrics.items() if isinstance(v, int | float) and k.startswith(("test/", "val/"))}
+            scalars = {
+                k: v for k, v in metrics.items() if isinstance(v, int | float) and k.startswith(("test/", "val/"))
+            }
             logger.log_hyperparams(flat_config(cfg), metrics=scalars)
             if "test/confusion_matrix" in metrics:
                 fig, _ = model.test_confusion.plot()
@@ -138,9 +140,11 @@ def load_checkpoint(path: str | Path) -> DigitClassifier:
         raise CheckpointError(f"checkpoint {path} does not exist; give the path of a .ckpt file from a training run")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        model = DigitClassifier(**{k: v for k, v in ckpt["hyper_parameters"].items() if k in ("net", "max_wrong_accept")})
+        model = DigitClassifier(
+            **{k: v for k, v in ckpt["hyper_parameters"].items() if k in ("net", "max_wrong_accept")}
+        )
         model.load_state_dict(ckpt["state_dict"])
-    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a checkpoint we can trust
+    except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(
             f"{path} is not a valid digit_lit checkpoint ({reason[:200]}); use a .ckpt written by digit_lit.train"

@@ -47,4 +47,3 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     main()
-

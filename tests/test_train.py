@@ -1,0 +1,104 @@
+"""The training entry point end to end on a tiny MNIST: every model, the CLI, its errors, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import DictConfig
+
+from digit_lit.train import train
+
+from .conftest import ROOT
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def error_lines(res: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in res.stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "tiny_cnn"])
+def test_fast_dev_run(model: str, tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
+    cfg = train_cfg(f"model={model}", "trainer=cpu", "debug=fast_dev_run", "data.val_size=100", data_dir=tiny_mnist)
+    metrics = train(cfg)
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert len(metrics["test/confusion_matrix"]) == 10
+
+
+def test_short_run_learns_and_writes_outputs(tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
+    cfg = train_cfg("model=mlp", "trainer.max_epochs=4", "data.val_size=100", "data.batch_size=50", data_dir=tiny_mnist)
+    metrics = train(cfg)
+    out = Path(cfg.paths.output_dir)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test/acc"] == metrics["test/acc"] > 0.9  # the fake digits are easy
+    matrix = torch.tensor(saved["test/confusion_matrix"])
+    assert matrix.shape == (10, 10) and int(matrix.sum()) == 200
+    assert abs(matrix.diag().sum().item() / 200 - saved["test/acc"]) < 1e-6
+    for key in ("val/acc_best", "fit_seconds", "test/ece", "test/coverage", "test/wrong_accept"):
+        assert isinstance(saved[key], float)
+    assert (out / "config.yaml").exists() and Path(saved["best_ckpt"]).exists()
+    assert (out / "checkpoints" / "last.ckpt").exists()
+    ckpt = torch.load(saved["best_ckpt"], weights_only=True)
+    assert float(ckpt["state_dict"]["temperature"]) > 0 and "threshold" in ckpt["state_dict"]
+
+
+def test_cli_writes_run_dir(tiny_mnist: Path, tmp_path: Path) -> None:
+    res = cli(
+        "digit_lit.train",
+        "model=linear",
+        "debug=fast_dev_run",
+        f"paths.data_dir={tiny_mnist}",
+        "data.val_size=100",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "test accuracy:" in res.stdout and "confusion matrix" in res.stdout
+    assert (tmp_path / "run" / "metrics.json").exists() and (tmp_path / "run" / ".hydra" / "config.yaml").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown on machines without a GPU")
+def test_gpu_trainer_without_gpu_is_one_clear_line(tiny_mnist: Path, tmp_path: Path) -> None:
+    res = cli("digit_lit.train", "model=mlp", "trainer=gpu", f"hydra.run.dir={tmp_path}/run")
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert error_lines(res) == [
+        "error: trainer=gpu needs a CUDA GPU and this machine has none (torch.cuda.is_available() is False); "
+        "use trainer=cpu"
+    ]
+
+
+def test_missing_data_is_one_clear_line(tmp_path: Path) -> None:
+    res = cli(
+        "digit_lit.train", f"paths.data_dir={tmp_path}/nothing", "data.download=false", f"hydra.run.dir={tmp_path}/r"
+    )
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    (line,) = error_lines(res)
+    assert line.startswith("error: MNIST not found in") and "t10k-labels-idx1-ubyte.gz" in line
+
+
+def test_ddp_cpu_two_processes(tiny_mnist: Path, tmp_path: Path) -> None:
+    res = cli(
+        "digit_lit.train",
+        "trainer=ddp_cpu",
+        "debug=fast_dev_run",
+        "model=mlp",
+        f"paths.data_dir={tiny_mnist}",
+        "data.val_size=100",
+        "callbacks.progress_bar=null",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in res.stdout + res.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.0
