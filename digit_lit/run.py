@@ -110,6 +110,16 @@ def print_report(metrics: dict[str, Any]) -> None:
         for d, row in enumerate(metrics["test/confusion_matrix"]):
             table.add_row(str(d), *(str(v) for v in row))
         console.print(table)
+    if "test/precision_per_class" in metrics:
+        table = Table(title="per-class figures")
+        for col in ("digit", "precision", "recall", "F1"):
+            table.add_column(col, justify="right")
+        per_class = zip(*(metrics[f"test/{k}_per_class"] for k in ("precision", "recall", "f1")), strict=True)
+        for d, (p, r, f) in enumerate(per_class):
+            table.add_row(str(d), f"{p:.4f}", f"{r:.4f}", f"{f:.4f}")
+        console.print(table)
+    rest = {k: v for k, v in metrics.items() if isinstance(v, float) and k not in ("test/acc",)}
+    console.print(", ".join(f"{k}: {v:.4g}" for k, v in rest.items()))
 
 
 def finish(cfg: DictConfig, trainer: L.Trainer, metrics: dict[str, Any], model: DigitClassifier) -> None:

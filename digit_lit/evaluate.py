@@ -1,0 +1,81 @@
+"""Evaluate a checkpoint on the official MNIST test set, and how its guard treats non-digits.
+
+    python -m digit_lit.evaluate ckpt_path=RUN/checkpoints/epoch_009.ckpt
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import matplotlib
+import torch
+from omegaconf import DictConfig
+from torchvision.datasets import FashionMNIST
+
+from digit_lit import run
+from digit_lit.data import load_split
+from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.module import DigitClassifier
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
+
+
+@torch.inference_mode()
+def calibrated_probs(model: DigitClassifier, images: torch.Tensor, batch: int = 2000) -> torch.Tensor:
+    """Calibrated probabilities of uint8 [N, 28, 28] images."""
+    return torch.cat([model.calibrated_probs(x.unsqueeze(1).float() / 255) for x in images.split(batch)])
+
+
+def misclassified_grid(images: torch.Tensor, labels: torch.Tensor, preds: torch.Tensor, path: Path) -> int:
+    """Save up to 100 misclassified test images with true and predicted labels; return how many were wrong."""
+    wrong = (preds != labels).nonzero().flatten()
+    shown = wrong[:100]
+    cols = 10
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, shown.tolist(), strict=False):
+        ax.imshow(images[i], cmap="gray")
+        ax.set_title(f"true {int(labels[i])} / {int(preds[i])}", fontsize=7)
+    fig.suptitle(f"{len(wrong)} misclassified test images (true / predicted), first {len(shown)}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return len(wrong)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    if not cfg.get("ckpt_path"):
+        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt")
+    model = run.load_checkpoint(cfg.ckpt_path)
+    datamodule = run.instantiate(cfg.data)
+    trainer = run.make_trainer(cfg)
+    trainer.test(model, datamodule=datamodule)
+    metrics: dict[str, Any] = {"ckpt_path": str(cfg.ckpt_path), **run.test_metrics(trainer, model)}
+    metrics["temperature"], metrics["threshold"] = float(model.temperature), float(model.threshold)
+
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    images, labels = (t.cpu() for t in datamodule.splits["test"])
+    preds = calibrated_probs(model.cpu(), images).argmax(1)
+    metrics["test/misclassified"] = misclassified_grid(images, labels, preds, out / "misclassified.png")
+    if cfg.get("fashion"):
+        fashion, _ = load_split(cfg.paths.data_dir, train=False, download=cfg.data.download, cls=FashionMNIST)
+        conf = calibrated_probs(model, fashion).amax(1)
+        metrics["fashion/rejected"] = float((conf < model.threshold).float().mean())
+    run.finish(cfg, trainer, metrics, model)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+@exit_cleanly
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()
