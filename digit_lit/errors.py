@@ -26,6 +26,11 @@ class CheckpointError(DigitLitError):
     pass
 
 
+def _is_user_error(err: BaseException) -> bool:
+    # Lightning's own verdict on a bad setting (not imported here: predict runs without Lightning)
+    return isinstance(err, DigitLitError) or type(err).__name__ == "MisconfigurationException"
+
+
 def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
     """Turn a DigitLitError (also when Hydra wraps it) into `error: ...` on stderr and exit code 2."""
 
@@ -35,11 +40,11 @@ def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
             return main(*args, **kwargs)
         except Exception as exc:
             err: BaseException | None = exc
-            while err is not None and not isinstance(err, DigitLitError):
+            while err is not None and not _is_user_error(err):
                 err = err.__cause__ or err.__context__
             if err is None:
                 raise
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
             sys.exit(2)
 
     return wrapper

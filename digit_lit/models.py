@@ -35,44 +35,40 @@ def mlp(hidden: Sequence[int] = (512, 256), dropout: float = 0.2) -> nn.Sequenti
     return nn.Sequential(*layers, nn.Linear(width, NUM_CLASSES))
 
 
-def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+def _conv(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-def cnn(channels: Sequence[int] = (32, 64, 128), dropout: float = 0.25, fc: int = 256) -> nn.Sequential:
-    """Stages of two 3x3 conv-BN-ReLU layers, each stage halving the resolution (28 -> 14 -> 7 -> 3)."""
-    layers: list[nn.Module] = [Normalize()]
-    c_prev = 1
-    for c in channels:
-        layers += [*_conv_block(c_prev, c), *_conv_block(c, c), nn.MaxPool2d(2)]
-        c_prev = c
-    side = IMAGE_SIZE >> len(channels)
-    layers += [
-        nn.Flatten(),
-        nn.Dropout(dropout),
-        nn.Linear(c_prev * side * side, fc, bias=False),
-        nn.BatchNorm1d(fc),
-        nn.ReLU(inplace=True),
-        nn.Dropout(dropout),
-        nn.Linear(fc, NUM_CLASSES),
-    ]
-    return nn.Sequential(*layers)
-
-
-def tiny_cnn(c1: int = 24, c2: int = 48) -> nn.Sequential:
-    """A small, fast CNN for 99% on CPU in seconds: 5x5 conv, pool, 3x3 conv, pool, linear."""
+def cnn(channels: Sequence[int] = (32, 64, 128), dropout: float = 0.3) -> nn.Sequential:
+    """3x3 conv-BN-ReLU stages; strided convs halve the resolution (28 -> 14 -> 7) at a fraction of conv + pool."""
+    c1, c2, c3 = channels
     return nn.Sequential(
         Normalize(),
-        nn.Conv2d(1, c1, 5, bias=False),  # 24x24
+        *_conv(1, c1),
+        *_conv(c1, c1, stride=2),
+        *_conv(c1, c2),
+        *_conv(c2, c2, stride=2),
+        *_conv(c2, c3),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(c3 * (IMAGE_SIZE // 4) ** 2, NUM_CLASSES),
+    )
+
+
+def tiny_cnn(c1: int = 16, c2: int = 32, hidden: int = 128) -> nn.Sequential:
+    """A small CNN for 99% on a CPU in seconds: strided convs (28 -> 14 -> 7) cost a quarter of conv + pool."""
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, c1, 5, stride=2, padding=2, bias=False),
         nn.BatchNorm2d(c1),
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),  # 12x12
-        nn.Conv2d(c1, c2, 3, bias=False),  # 10x10
+        nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False),
         nn.BatchNorm2d(c2),
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),  # 5x5
         nn.Flatten(),
-        nn.Linear(c2 * 25, NUM_CLASSES),
+        nn.Linear(c2 * (IMAGE_SIZE // 4) ** 2, hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, NUM_CLASSES),
     )
 
 
