@@ -22,7 +22,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 100
 
     with torch.enable_grad():
         opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def choose_threshold(confidence: torch.Tensor, correct: torch.Tensor, max_wrong_accept: float) -> float:

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the official MNIST test set, and how its guard treats non-digits.
 
-    python -m digit_lit.evaluate ckpt_path=RUN/checkpoints/epoch_009.ckpt
+python -m digit_lit.evaluate ckpt_path=RUN/checkpoints/epoch_009.ckpt
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.module import DigitClassifier
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
+import matplotlib.pyplot as plt
 
 
 @torch.inference_mode()

@@ -49,7 +49,9 @@ class Reader:
 
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
-            raise ConfigError(f"{path} and {meta_path.name} beside it are both needed; write them with digit_lit.export")
+            raise ConfigError(
+                f"{path} and {meta_path.name} beside it are both needed; write them with digit_lit.export"
+            )
         meta = json.loads(meta_path.read_text())
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1  # one small image: threads cost more than they give
@@ -145,4 +147,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

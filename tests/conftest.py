@@ -90,3 +90,29 @@ def train_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
         return cfg
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A calibrated MLP checkpoint trained for a few seconds on the tiny fake-digit MNIST."""
+    from digit_lit.train import train
+
+    base = tmp_path_factory.mktemp("tiny_ckpt")
+    raw = base / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n, seed in (("train", 600, 0), ("test", 200, 1)):
+        images, labels = make_digits(n, seed)
+        write_idx(raw / IDX_NAMES[split][0], images)
+        write_idx(raw / IDX_NAMES[split][1], labels)
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=["model=mlp", "trainer.max_epochs=3", "data.val_size=100", "data.batch_size=50", "logger=none"],
+            return_hydra_config=True,
+        )
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra
+        cfg.paths.output_dir = str(base / "run")
+        cfg.paths.data_dir = str(base / "data")
+    return Path(train(cfg)["best_ckpt"])

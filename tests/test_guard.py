@@ -1,0 +1,147 @@
+"""predict, export and evaluate on a checkpoint trained on the tiny fake MNIST; checkpoint safety."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from digit_lit.errors import CheckpointError
+from digit_lit.export import export
+from digit_lit.predict import Reader, read_file
+
+from .conftest import IDX_NAMES, make_digits, write_idx
+from .test_train import cli, error_lines
+
+
+def fake_digit_png(path: Path, digit: int) -> Path:
+    """A fake digit photographed large, dark on light paper (its class means nothing after centring)."""
+    img = np.full((28, 28), 255, np.uint8)
+    img[2 + 2 * digit : 4 + 2 * digit, 4:24] = 0
+    img[4:24, 4 + digit : 6 + digit] = 0
+    Image.fromarray(img).resize((280, 280), Image.Resampling.NEAREST).save(path)
+    return path
+
+
+def test_reader_reads_pil_and_array(tiny_ckpt: Path) -> None:
+    reader = Reader.load(tiny_ckpt)
+    x = make_digits(1, 5)[0][0]
+    for image in (Image.fromarray(x), x):
+        out = reader.read(image)
+        assert set(out) == {"digit", "confidence", "top3", "accepted"}
+        assert 0 <= out["digit"] <= 9 and 0 < out["confidence"] <= 1 and len(out["top3"]) == 3
+        assert out["top3"][0][0] == out["digit"] and out["accepted"] == (out["confidence"] >= reader.threshold)
+
+
+def test_bad_files_get_an_error_and_the_batch_goes_on(tiny_ckpt: Path, tmp_path: Path) -> None:
+    good = fake_digit_png(tmp_path / "good.png", 3)
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "truncated.png").write_bytes(good.read_bytes()[:300])
+    Image.new("RGB", (64, 64), (250, 250, 250)).save(tmp_path / "blank.jpg")
+    Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")  # 48 MP, tiny on disk
+    reader = Reader.load(tiny_ckpt)
+    results = {p.name: read_file(reader, p) for p in sorted(tmp_path.iterdir())}
+    results["missing.png"] = read_file(reader, tmp_path / "missing.png")
+    assert "error" not in results["good.png"]
+    expected = {
+        "text.png": "not an image",
+        "truncated.png": "unreadable image",
+        "blank.jpg": "blank",
+        "huge.png": "over the 40 MP limit",
+        "missing.png": "no such file",
+    }
+    for name, message in expected.items():
+        assert message in results[name]["error"], (name, results[name])
+        assert results[name]["accepted"] is False and results[name]["digit"] is None
+
+
+def test_predict_cli_json_lines_and_exit_status(tiny_ckpt: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for d in (1, 7):
+        fake_digit_png(folder / f"d{d}.png", d)
+    ok = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{folder}]")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    lines = [json.loads(line) for line in ok.stdout.splitlines()]
+    assert [Path(r["path"]).name for r in lines] == ["d1.png", "d7.png"]
+    reader = Reader.load(tiny_ckpt)
+    assert lines == [read_file(reader, folder / name) for name in ("d1.png", "d7.png")]
+    (folder / "broken.png").write_text("x")
+    bad = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{folder},{tmp_path}/nope.png]")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    errors = [json.loads(line).get("error") for line in bad.stdout.splitlines()]
+    assert errors.count(None) == 2 and len(errors) == 4
+
+
+def test_export_onnx_parity_and_predict_without_lightning(tiny_ckpt: Path, tmp_path: Path) -> None:
+    onnx_path = export(tiny_ckpt, tmp_path / "model.onnx")
+    meta = json.loads(onnx_path.with_suffix(".json").read_text())
+    torch_reader, onnx_reader = Reader.load(tiny_ckpt), Reader.load(onnx_path)
+    assert meta["threshold"] == pytest.approx(torch_reader.threshold) == onnx_reader.threshold
+    images = make_digits(1000, 9)[0][:, None].astype(np.float32) / 255
+    diff = np.abs(torch_reader.probs(images) - onnx_reader.probs(images)).max()
+    assert diff <= 1e-4
+    png = fake_digit_png(tmp_path / "d4.png", 4)
+    res = cli("digit_lit.predict", f"model_path={onnx_path}", f"inputs=[{png}]")
+    assert res.returncode == 0, res.stderr[-2000:]
+    from_onnx, from_torch = json.loads(res.stdout), read_file(torch_reader, png)
+    assert from_onnx["digit"] == from_torch["digit"] and from_onnx["accepted"] == from_torch["accepted"]
+    assert from_onnx["confidence"] == pytest.approx(from_torch["confidence"], abs=1e-4)
+
+
+class RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_checkpoints_that_carry_code_or_garbage_are_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": RunsCode(marker)}, evil)
+    with pytest.raises(CheckpointError, match="not a valid digit_lit checkpoint"):
+        Reader.load(evil)
+    assert not marker.exists()
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(pickle.dumps([1, 2]) + b"\x00garbage")
+    with pytest.raises(CheckpointError):
+        Reader.load(junk)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Reader.load(tmp_path / "missing.ckpt")
+    res = cli("digit_lit.evaluate", f"ckpt_path={evil}", f"hydra.run.dir={tmp_path}/run")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and not marker.exists()
+    assert error_lines(res)[0].startswith(f"error: {evil} is not a valid digit_lit checkpoint")
+
+
+def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for name in ("MNIST", "FashionMNIST"):
+        raw = data / name / "raw"
+        raw.mkdir(parents=True)
+        for split, n, seed in (("train", 300, 0), ("test", 100, 1)):
+            images, labels = make_digits(n, seed)
+            if name == "FashionMNIST":  # not digits: noise blobs
+                images = np.random.default_rng(seed).integers(0, 255, images.shape).astype(np.uint8)
+            write_idx(raw / IDX_NAMES[split][0], images)
+            write_idx(raw / IDX_NAMES[split][1], labels)
+    res = cli(
+        "digit_lit.evaluate",
+        f"ckpt_path={tiny_ckpt}",
+        f"paths.data_dir={data}",
+        "data.val_size=50",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("test/acc", "test/ece", "test/coverage", "test/wrong_accept", "fashion/rejected", "threshold"):
+        assert isinstance(metrics[key], float), key
+    assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10
+    assert (tmp_path / "run" / "misclassified.png").stat().st_size > 1000
+    assert "per-class figures" in res.stdout
