@@ -112,7 +112,7 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     scale = DIGIT_BOX / max(grey.shape)
     # thin pens: thicken so the stroke is about MNIST's width once scaled
     width = 4.0 * float(ndimage.distance_transform_edt(mask)[mask].mean())
-    grow = int(round((MNIST_STROKE / scale - width) / 2))
+    grow = round((MNIST_STROKE / scale - width) / 2)
     if grow > 0:
         grey = ndimage.grey_dilation(grey, size=(2 * grow + 1, 2 * grow + 1))
     h, w = grey.shape
