@@ -52,26 +52,41 @@ def tiny_mnist(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+SHARED = {"MNIST": "mnist", "FashionMNIST": "fashion-mnist"}
+
+
 def _real_data_dir(name: str) -> Path | None:
-    for root in (os.environ.get("DIGIT_LIT_DATA"), ROOT / "data", ROOT.parent / "shared" / name.lower()):
+    for root in (os.environ.get("DIGIT_LIT_DATA"), ROOT / "data", ROOT.parent / "shared" / SHARED[name]):
         if root and (Path(root) / name / "raw" / "train-images-idx3-ubyte.gz").exists():
             return Path(root)
     return None
 
 
-@pytest.fixture(scope="session")
-def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real MNIST (copied so torchvision can extract it); skipped when absent unless DIGIT_LIT_REQUIRE_MNIST=1."""
-    found = _real_data_dir("MNIST")
+def _real_data(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data_dir holding the real `name` (copied when it lies elsewhere, so torchvision extracts it in our copy).
+
+    Skipped when absent, unless DIGIT_LIT_REQUIRE_MNIST=1 (CI), where absence fails.
+    """
+    found = _real_data_dir(name)
     if found is None:
         if os.environ.get("DIGIT_LIT_REQUIRE_MNIST") == "1":
-            pytest.fail("DIGIT_LIT_REQUIRE_MNIST=1 but no MNIST/raw/*.gz in $DIGIT_LIT_DATA, data/ or ../shared/mnist")
-        pytest.skip("real MNIST not present (set DIGIT_LIT_DATA or copy the .gz files to data/MNIST/raw)")
+            pytest.fail(f"DIGIT_LIT_REQUIRE_MNIST=1 but no {name}/raw/*.gz in $DIGIT_LIT_DATA, data/ or ../shared")
+        pytest.skip(f"real {name} not present (set DIGIT_LIT_DATA or copy the .gz files to data/{name}/raw)")
     if found == ROOT / "data":
         return found
-    dest = tmp_path_factory.mktemp("mnist")
-    shutil.copytree(found / "MNIST" / "raw", dest / "MNIST" / "raw")
+    dest = tmp_path_factory.mktemp(name)
+    shutil.copytree(found / name / "raw", dest / name / "raw")
     return dest
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _real_data("MNIST", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _real_data("FashionMNIST", tmp_path_factory)
 
 
 @pytest.fixture
