@@ -190,7 +190,8 @@ class MNISTDataModule(L.LightningDataModule):
     def _batches(self, split: str, train: bool = False) -> TensorBatches:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
         images, labels = self.splits[split]
-        bs = self.batch_size if train else self.eval_batch_size
+        # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
+        bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
         return TensorBatches(images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world)
 
     def train_dataloader(self) -> TensorBatches:

@@ -39,7 +39,7 @@ def _conv(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-def cnn(channels: Sequence[int] = (32, 64, 128), dropout: float = 0.3) -> nn.Sequential:
+def cnn(channels: Sequence[int] = (24, 48, 96), dropout: float = 0.3) -> nn.Sequential:
     """3x3 conv-BN-ReLU stages; strided convs halve the resolution (28 -> 14 -> 7) at a fraction of conv + pool."""
     c1, c2, c3 = channels
     return nn.Sequential(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,18 @@ def test_fashion_mnist_is_mostly_refused(trained: dict[str, Any], fashion_dir: P
     refused = float((conf < reader.threshold).mean())
     print(f"Fashion-MNIST refused: {refused:.3f}")
     assert refused >= 0.6
+
+
+def test_ddp_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
+    """Same config, 1 process vs 2 DDP processes on CPU: test accuracy within 0.3 points."""
+    from .test_train import cli
+
+    common = ["model=mlp", "trainer.max_epochs=2", "logger=none", "callbacks.progress_bar=null"]
+    common.append(f"paths.data_dir={mnist_dir}")
+    acc = {}
+    for trainer in ("cpu", "ddp_cpu"):
+        res = cli("digit_lit.train", *common, f"trainer={trainer}", f"hydra.run.dir={tmp_path}/{trainer}", timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        acc[trainer] = json.loads((tmp_path / trainer / "metrics.json").read_text())["test/acc"]
+    print("1 process vs 2 DDP processes:", acc)
+    assert abs(acc["cpu"] - acc["ddp_cpu"]) <= 0.003
