@@ -21,9 +21,9 @@ class Normalize(nn.Module):
         return (x - MNIST_MEAN) / MNIST_STD
 
 
-def linear() -> nn.Sequential:
-    """Softmax regression, the textbook model."""
-    return nn.Sequential(Normalize(), nn.Flatten(), nn.Linear(PIXELS, NUM_CLASSES))
+def linear(normalize: bool = True) -> nn.Sequential:
+    """Softmax regression, the textbook model (which fed raw [0, 1] pixels: normalize=false)."""
+    return nn.Sequential(Normalize() if normalize else nn.Identity(), nn.Flatten(), nn.Linear(PIXELS, NUM_CLASSES))
 
 
 def mlp(hidden: Sequence[int] = (512, 256), dropout: float = 0.2) -> nn.Sequential:
