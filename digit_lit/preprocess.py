@@ -14,7 +14,7 @@ from scipy import ndimage
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
-WORK_SIDE = 256  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
+WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box
 
 
@@ -57,20 +57,21 @@ def ink_map(rgb: np.ndarray) -> np.ndarray:
     paper = np.median(border, axis=0)
     # local paper colour: per-tile medians, but tiles that look like ink (far from the border colour) fall back
     tiles = 8
-    ys = np.linspace(0, h, tiles + 1).astype(int)
-    xs = np.linspace(0, w, tiles + 1).astype(int)
-    grid = np.empty((tiles, tiles, 3))
-    for i in range(tiles):
-        for j in range(tiles):
-            block = rgb[ys[i] : max(ys[i + 1], ys[i] + 1), xs[j] : max(xs[j + 1], xs[j] + 1)].reshape(-1, 3)
-            grid[i, j] = np.median(block, axis=0)
+    bh, bw = h // tiles, w // tiles
+    blocks = rgb[: bh * tiles, : bw * tiles].reshape(tiles, bh, tiles, bw, 3)
+    grid = np.median(blocks.transpose(0, 2, 1, 3, 4).reshape(tiles, tiles, bh * bw, 3), axis=2)
     tile_dist = np.linalg.norm(grid - paper, axis=2)
     cutoff = max(0.08, 2.0 * float(np.median(tile_dist)))
     grid[tile_dist > cutoff] = paper
     grid = ndimage.uniform_filter(grid, size=(3, 3, 1), mode="nearest")
-    local = ndimage.zoom(grid, (h / tiles, w / tiles, 1), order=1, mode="nearest")[:h, :w]
-    if local.shape[:2] != (h, w):  # zoom rounding on tiny images
-        local = np.broadcast_to(paper, rgb.shape)
+    # bilinear upsampling of the 8x8 paper colours to the picture (PIL: ~50x faster than ndimage.zoom here)
+    local = np.stack(
+        [
+            np.asarray(Image.fromarray(grid[..., c].astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR))
+            for c in range(3)
+        ],
+        axis=2,
+    )
     return np.linalg.norm(rgb - local, axis=2) / np.sqrt(3)
 
 

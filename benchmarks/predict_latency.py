@@ -1,0 +1,59 @@
+"""Single-image latency of the reader, in process on CPU: preprocessing + model, for a checkpoint and its ONNX.
+
+    python benchmarks/predict_latency.py CKPT [--onnx MODEL.onnx] [--n 200]
+
+The picture is a 400x300 photo-like RGB image of a digit (tinted paper, blue ink), read one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from digit_lit.predict import Reader
+from digit_lit.preprocess import to_mnist
+
+
+def photo() -> Image.Image:
+    img = Image.new("RGB", (400, 300), (235, 228, 200))
+    ImageDraw.Draw(img).line([(140, 60), (260, 60), (190, 250)], fill=(30, 40, 160), width=14)
+    return img
+
+
+def timed(fn: object, n: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def report(name: str, ms: list[float]) -> None:
+    print(f"{name:28s} median {statistics.median(ms):6.2f} ms   p95 {np.percentile(ms, 95):6.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ckpt")
+    parser.add_argument("--onnx")
+    parser.add_argument("--n", type=int, default=200)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # one request, one core: what a server worker gets
+    img = photo()
+    report("preprocess only", timed(lambda: to_mnist(img), args.n))
+    for path in filter(None, (args.ckpt, args.onnx)):
+        reader = Reader.load(path)
+        x = to_mnist(img)[None, None]
+        report(f"{reader.kind} model only", timed(lambda r=reader, x=x: r.probs(x), args.n))
+        report(f"{reader.kind} read (end to end)", timed(lambda r=reader: r.read(img), args.n))
+
+
+if __name__ == "__main__":
+    main()
