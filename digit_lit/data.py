@@ -14,6 +14,7 @@ from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 from torchvision.datasets.utils import check_integrity, extract_archive
 
 from digit_lit.errors import DataError
+from digit_lit.outliers import OUTLIER_LABEL, outlier_pool
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -114,8 +115,11 @@ class TensorBatches:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        outliers: torch.Tensor | None = None,
+        outliers_per_batch: int = 0,
     ) -> None:
         self.images, self.labels = images, labels
+        self.outliers, self.outliers_per_batch = outliers, outliers_per_batch
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
@@ -142,8 +146,19 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[Batch]:
         idx = self.indices().to(self.images.device)
-        for chunk in idx.split(self.batch_size):
-            yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
+        if self.outliers is None or not self.outliers_per_batch:
+            for chunk in idx.split(self.batch_size):
+                yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
+            return
+        # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
+        g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + self.rank)
+        pick = torch.randint(
+            len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
+        )
+        extra_labels = torch.full((self.outliers_per_batch,), OUTLIER_LABEL, device=self.labels.device)
+        for chunk, extra in zip(idx.split(self.batch_size), pick.to(idx.device), strict=False):
+            x = torch.cat([self.images[chunk], self.outliers[extra]])
+            yield x.unsqueeze(1).float().div_(255), torch.cat([self.labels[chunk], extra_labels])
 
 
 class MNISTDataModule(L.LightningDataModule):
@@ -157,6 +172,8 @@ class MNISTDataModule(L.LightningDataModule):
         shuffle_seed: int = 0,
         download: bool = True,
         augment: nn.Module | None = None,
+        outliers: int = 0,
+        outliers_per_batch: int = 32,
     ) -> None:
         super().__init__()
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
@@ -167,6 +184,8 @@ class MNISTDataModule(L.LightningDataModule):
         self.val_size, self.split_seed, self.shuffle_seed = val_size, split_seed, shuffle_seed
         self.download = download
         self.augment = augment
+        self.n_outliers, self.outliers_per_batch = outliers, outliers_per_batch
+        self.outliers: torch.Tensor | None = None
         self.splits: dict[str, Batch] = {}
 
     def prepare_data(self) -> None:
@@ -186,13 +205,20 @@ class MNISTDataModule(L.LightningDataModule):
             "test": test,
         }
         self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+        if self.n_outliers:
+            self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed).to(device)
 
     def _batches(self, split: str, train: bool = False) -> TensorBatches:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
         images, labels = self.splits[split]
         # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
         bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
-        return TensorBatches(images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world)
+        extra = (
+            dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
+        )
+        return TensorBatches(
+            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
+        )
 
     def train_dataloader(self) -> TensorBatches:
         return self._batches("train", train=True)
