@@ -67,8 +67,29 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         fashion, _ = load_split(cfg.paths.data_dir, train=False, download=cfg.data.download, cls=FashionMNIST)
         conf = calibrated_probs(model, fashion).amax(1)
         metrics["fashion/rejected"] = float((conf < model.threshold).float().mean())
+    if cfg.get("nondigits"):
+        metrics.update(nondigit_refusal(model, cfg.nondigits))
     run.finish(cfg, trainer, metrics, model)
     return metrics
+
+
+def nondigit_refusal(model: DigitClassifier, n_per_family: int) -> dict[str, float]:
+    """Share of drawn non-digit pictures (letters, symbols, scribbles...) the guard refuses, through predict's path."""
+    from digit_lit.nondigits import non_digits
+    from digit_lit.predict import Reader
+    from digit_lit.preprocess import PreprocessError
+
+    reader = Reader(model, float(model.threshold), "torch")
+    out = {}
+    for family, pictures in non_digits(n_per_family, seed=1234).items():
+        refused = 0
+        for picture in pictures:
+            try:
+                refused += not reader.read(picture)["accepted"]
+            except PreprocessError:
+                refused += 1
+        out[f"nondigit/{family}/refused"] = refused / len(pictures)
+    return out
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")

@@ -136,11 +136,13 @@ def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path)
         f"ckpt_path={tiny_ckpt}",
         f"paths.data_dir={data}",
         "data.val_size=50",
+        "nondigits=3",
         f"hydra.run.dir={tmp_path}/run",
     )
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    for key in ("test/acc", "test/ece", "test/coverage", "test/wrong_accept", "fashion/rejected", "threshold"):
+    keys = ("test/acc", "test/ece", "test/coverage", "test/wrong_accept", "fashion/rejected", "threshold")
+    for key in (*keys, "nondigit/letter/refused", "nondigit/scribble/refused"):
         assert isinstance(metrics[key], float), key
     assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10
     assert (tmp_path / "run" / "misclassified.png").stat().st_size > 1000
