@@ -118,3 +118,16 @@ def test_real_mnist_official_split(mnist_dir: Path) -> None:
     assert {k: len(y) for k, (_, y) in dm.splits.items()} == {"train": 55000, "val": 5000, "test": 10000}
     x = dm.splits["train"][0].float() / 255
     assert abs(float(x.mean()) - MNIST_MEAN) < 0.002 and abs(float(x.std()) - MNIST_STD) < 0.002
+
+
+def test_failed_download_is_one_clear_error(tmp_path: Path) -> None:
+    """Offline (simulated, so the test never touches a network) the download path ends in the same clear error."""
+    import urllib.error
+    import urllib.request
+    from unittest import mock
+
+    with (
+        mock.patch.object(urllib.request, "urlopen", side_effect=urllib.error.URLError("offline")),
+        pytest.raises(DataError, match="not found in .* and the download failed"),
+    ):
+        load_split(tmp_path, train=True, download=True)
