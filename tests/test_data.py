@@ -128,6 +128,6 @@ def test_failed_download_is_one_clear_error(tmp_path: Path) -> None:
 
     with (
         mock.patch.object(urllib.request, "urlopen", side_effect=urllib.error.URLError("offline")),
-        pytest.raises(DataError, match="not found in .* and the download failed"),
+        pytest.raises(DataError, match=r"not found in .* and the download failed"),
     ):
         load_split(tmp_path, train=True, download=True)
