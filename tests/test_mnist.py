@@ -127,3 +127,21 @@ def test_ddp_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
         acc[trainer] = json.loads((tmp_path / trainer / "metrics.json").read_text())["test/acc"]
     print("1 process vs 2 DDP processes:", acc)
     assert abs(acc["cpu"] - acc["ddp_cpu"]) <= 0.003
+
+
+@pytest.mark.slow
+def test_fast_cpu_preset_reaches_99_percent(mnist_dir: Path, tmp_path: Path) -> None:
+    """The time-to-accuracy preset keeps its promise (its wall time is measured by benchmarks/time_to_accuracy.py)."""
+    from .test_train import cli
+
+    res = cli(
+        "digit_lit.train",
+        "experiment=fast_cpu",
+        "logger=none",
+        "callbacks.progress_bar=null",
+        f"paths.data_dir={mnist_dir}",
+        f"hydra.run.dir={tmp_path}/run",
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.99
