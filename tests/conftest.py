@@ -40,16 +40,21 @@ def make_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images.astype(np.uint8), labels.astype(np.uint8)
 
 
-@pytest.fixture
-def tiny_mnist(tmp_path: Path) -> Path:
-    """A data_dir whose MNIST/raw holds 600 train and 200 test images as uncompressed IDX files."""
-    raw = tmp_path / "data" / "MNIST" / "raw"
+def write_tiny_mnist(data_dir: Path, n_train: int = 600, n_test: int = 200, name: str = "MNIST") -> Path:
+    """Write a fake MNIST as uncompressed IDX files into data_dir/name/raw; returns data_dir."""
+    raw = data_dir / name / "raw"
     raw.mkdir(parents=True)
-    for split, n, seed in (("train", 600, 0), ("test", 200, 1)):
+    for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
         images, labels = make_digits(n, seed)
         write_idx(raw / IDX_NAMES[split][0], images)
         write_idx(raw / IDX_NAMES[split][1], labels)
-    return tmp_path / "data"
+    return data_dir
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    """A data_dir whose MNIST/raw holds 600 train and 200 test images as uncompressed IDX files."""
+    return write_tiny_mnist(tmp_path / "data")
 
 
 SHARED = {"MNIST": "mnist", "FashionMNIST": "fashion-mnist"}
@@ -89,20 +94,25 @@ def fashion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _real_data("FashionMNIST", tmp_path_factory)
 
 
+def compose_train(overrides: list[str], output_dir: Path, data_dir: Path | None = None) -> DictConfig:
+    """conf/train.yaml composed as `python -m digit_lit.train` would, writing into output_dir."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra  # the task function never sees this node
+        cfg.paths.output_dir = str(output_dir)
+        if data_dir is not None:
+            cfg.paths.data_dir = str(data_dir)
+    return cfg
+
+
 @pytest.fixture
 def train_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
-    """Compose conf/train.yaml with overrides, writing into tmp_path, as `python -m digit_lit.train` would."""
+    """Compose conf/train.yaml with overrides, writing into tmp_path/run."""
 
-    def make(*overrides: str, data_dir: Path | None = None, config: str = "train") -> DictConfig:
-        with initialize_config_dir(str(CONF), version_base="1.3"):
-            cfg = compose(config, overrides=list(overrides), return_hydra_config=True)
-        HydraConfig().set_config(cfg)
-        with open_dict(cfg):
-            del cfg.hydra  # the task function never sees this node
-            cfg.paths.output_dir = str(tmp_path / "run")
-            if data_dir is not None:
-                cfg.paths.data_dir = str(data_dir)
-        return cfg
+    def make(*overrides: str, data_dir: Path | None = None) -> DictConfig:
+        return compose_train(list(overrides), tmp_path / "run", data_dir)
 
     return make
 
@@ -113,21 +123,6 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from digit_lit.train import train
 
     base = tmp_path_factory.mktemp("tiny_ckpt")
-    raw = base / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for split, n, seed in (("train", 600, 0), ("test", 200, 1)):
-        images, labels = make_digits(n, seed)
-        write_idx(raw / IDX_NAMES[split][0], images)
-        write_idx(raw / IDX_NAMES[split][1], labels)
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=["model=mlp", "trainer.max_epochs=3", "data.val_size=100", "data.batch_size=50", "logger=none"],
-            return_hydra_config=True,
-        )
-    HydraConfig().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-        cfg.paths.output_dir = str(base / "run")
-        cfg.paths.data_dir = str(base / "data")
+    overrides = ["model=mlp", "trainer.max_epochs=3", "data.val_size=100", "data.batch_size=50", "logger=none"]
+    cfg = compose_train(overrides, base / "run", write_tiny_mnist(base / "data"))
     return Path(train(cfg)["best_ckpt"])

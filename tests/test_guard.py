@@ -15,7 +15,7 @@ from digit_lit.errors import CheckpointError
 from digit_lit.export import export
 from digit_lit.predict import Reader, read_file
 
-from .conftest import IDX_NAMES, make_digits, write_idx
+from .conftest import make_digits, write_tiny_mnist
 from .test_train import cli, error_lines
 
 
@@ -121,16 +121,8 @@ def test_checkpoints_that_carry_code_or_garbage_are_refused(tmp_path: Path) -> N
 
 
 def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    for name in ("MNIST", "FashionMNIST"):
-        raw = data / name / "raw"
-        raw.mkdir(parents=True)
-        for split, n, seed in (("train", 300, 0), ("test", 100, 1)):
-            images, labels = make_digits(n, seed)
-            if name == "FashionMNIST":  # not digits: noise blobs
-                images = np.random.default_rng(seed).integers(0, 255, images.shape).astype(np.uint8)
-            write_idx(raw / IDX_NAMES[split][0], images)
-            write_idx(raw / IDX_NAMES[split][1], labels)
+    data = write_tiny_mnist(tmp_path / "data", 300, 100)
+    write_tiny_mnist(data, 300, 100, name="FashionMNIST")  # stands in for the non-digit set: only the path is tested
     res = cli(
         "digit_lit.evaluate",
         f"ckpt_path={tiny_ckpt}",
