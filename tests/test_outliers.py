@@ -40,7 +40,7 @@ def test_training_with_outliers_spreads_belief_on_them(tiny_mnist: Path, train_c
     pool = outlier_pool(200, seed=99).unsqueeze(1).float() / 255
     entropy = {}
     for n in (0, 500):
-        cfg = train_cfg(*common, f"data.outliers={n}", data_dir=tiny_mnist)
+        cfg = train_cfg(*common, f"data.outliers={n}", f"model.outlier_weight={0.5 if n else 0.0}", data_dir=tiny_mnist)
         metrics = train(cfg)
         from digit_lit.run import load_checkpoint
 

@@ -109,6 +109,7 @@ def test_checkpoint_write_is_atomic(tiny_mnist: Path, train_cfg: Callable[..., D
         ("trainer.max_epochs=-3", "error: trainer.max_epochs=-3 must be a positive integer"),
         ("ckpt_path=/no/such.ckpt", "error: ckpt_path=/no/such.ckpt does not exist; give the path of a .ckpt file"),
         ("ckpt_path=last", "error: ckpt_path=last but"),
+        ("data.outliers=100", "error: data.outliers=100 needs model.outlier_weight > 0"),
     ],
 )
 def test_bad_settings_are_one_line(override: str, message: str, tmp_path: Path) -> None:
