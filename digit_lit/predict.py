@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hydra
 import numpy as np
+from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
-from digit_lit.errors import ConfigError
+from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.preprocess import PreprocessError, to_mnist
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -126,23 +128,14 @@ def predict(model: str, inputs: Sequence[str]) -> int:
     return 1 if failed else 0
 
 
-def main() -> None:
-    import hydra
-    from omegaconf import DictConfig
-
-    from digit_lit.errors import exit_cleanly
-
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
-    @exit_cleanly
-    def run(cfg: DictConfig) -> None:
-        model = cfg.get("model_path") or cfg.get("ckpt_path")
-        if not model:
-            raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
-        inputs = cfg.get("inputs") or []
-        status = predict(str(model), [inputs] if isinstance(inputs, str) else list(inputs))
-        sys.exit(status)
-
-    run()
+@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+@exit_cleanly
+def main(cfg: DictConfig) -> None:
+    model = cfg.get("model_path") or cfg.get("ckpt_path")
+    if not model:
+        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
+    inputs = cfg.get("inputs") or []
+    sys.exit(predict(str(model), [inputs] if isinstance(inputs, str) else list(inputs)))
 
 
 if __name__ == "__main__":

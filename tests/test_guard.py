@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +91,14 @@ def test_export_onnx_parity_and_predict_without_lightning(tiny_ckpt: Path, tmp_p
     png = fake_digit_png(tmp_path / "d4.png", 4)
     res = cli("digit_lit.predict", f"model_path={onnx_path}", f"inputs=[{png}]")
     assert res.returncode == 0, res.stderr[-2000:]
+    # the ONNX path serves without torch or Lightning
+    probe = (
+        "import sys; from digit_lit.predict import Reader, read_file; from pathlib import Path; "
+        f"print(read_file(Reader.load({str(onnx_path)!r}), Path({str(png)!r}))['digit']); "
+        "assert not {'torch', 'lightning'} & set(sys.modules), 'imported torch'"
+    )
+    light = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert light.returncode == 0, light.stderr[-2000:]
     from_onnx, from_torch = json.loads(res.stdout), read_file(torch_reader, png)
     assert from_onnx["digit"] == from_torch["digit"] and from_onnx["accepted"] == from_torch["accepted"]
     assert from_onnx["confidence"] == pytest.approx(from_torch["confidence"], abs=1e-4)
