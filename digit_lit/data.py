@@ -176,8 +176,8 @@ class MNISTDataModule(L.LightningDataModule):
         outliers_per_batch: int = 32,
     ) -> None:
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if not isinstance(value, int) or value <= 0:
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size), ("val_size", val_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise DataError(f"data.{name}={value!r} must be a positive integer")
         self.data_dir = os.fspath(data_dir)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
