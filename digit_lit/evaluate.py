@@ -65,12 +65,16 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics["test/misclassified"] = misclassified_grid(images, labels, preds, out / "misclassified.png")
     if cfg.get("fashion"):
         fashion, _ = load_split(cfg.paths.data_dir, train=False, download=cfg.data.download, cls=FashionMNIST)
-        conf = calibrated_probs(model, fashion).amax(1)
-        metrics["fashion/rejected"] = float((conf < model.threshold).float().mean())
+        metrics["fashion/rejected"] = refused_share(model, fashion)
     if cfg.get("nondigits"):
         metrics.update(nondigit_refusal(model, cfg.nondigits))
     run.finish(cfg, trainer, metrics, model)
     return metrics
+
+
+def refused_share(model: DigitClassifier, images: torch.Tensor) -> float:
+    """Share of uint8 [N, 28, 28] images whose calibrated confidence falls below the model's threshold."""
+    return float((calibrated_probs(model, images).amax(1) < model.threshold).float().mean())
 
 
 def nondigit_refusal(model: DigitClassifier, n_per_family: int) -> dict[str, float]:
