@@ -24,6 +24,7 @@ class BatchAugment(nn.Module):
         elastic: bool = False,
         elastic_alpha: float = 1.0,
         elastic_sigma: float = 4.0,
+        elastic_p: float = 0.5,
     ) -> None:
         super().__init__()
         steps: list[nn.Module] = [
@@ -35,7 +36,7 @@ class BatchAugment(nn.Module):
                     kernel_size=(15, 15),
                     sigma=(elastic_sigma, elastic_sigma),
                     alpha=(elastic_alpha, elastic_alpha),
-                    p=0.5,
+                    p=elastic_p,
                 )
             )
         self.steps = nn.Sequential(*steps)
