@@ -59,7 +59,7 @@ class BareLoop:
 
 
 class PairedTimer(L.Callback):
-    """Times each digit_lit epoch, then runs and times one bare-loop epoch before the next."""
+    """Times each Lightning epoch, then runs and times one bare-loop epoch before the next."""
 
     def __init__(self, dm: MNISTDataModule) -> None:
         self.dm, self.bare = dm, BareLoop()
