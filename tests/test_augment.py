@@ -18,10 +18,16 @@ def ramp(n: int) -> torch.Tensor:
     return torch.linspace(0, 1, 28).repeat(28, 1).expand(n, 1, 28, 28).clone()
 
 
+def stroke(n: int) -> torch.Tensor:
+    """The same vertical stroke in each of n images."""
+    x = torch.zeros(n, 1, 28, 28)
+    x[:, :, 6:22, 12:16] = 1.0
+    return x
+
+
 def test_each_image_of_a_batch_gets_its_own_transform() -> None:
     torch.manual_seed(0)
-    x = torch.zeros(64, 1, 28, 28)
-    x[:, :, 6:22, 12:16] = 1.0  # the same stroke in every image
+    x = stroke(64)
     out = BatchAugment()(x)
     assert out.shape == x.shape and out.dtype == x.dtype
     assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
@@ -50,9 +56,7 @@ def test_elastic_p_sets_the_share_of_distorted_images() -> None:
 
 def test_datamodule_augments_training_batches_only() -> None:
     dm = MNISTDataModule(augment=BatchAugment())
-    x = torch.zeros(8, 1, 28, 28)
-    x[:, :, 6:22, 12:16] = 1.0
-    y = torch.arange(8)
+    x, y = stroke(8), torch.arange(8)
     dm.trainer = SimpleNamespace(training=True)  # type: ignore[assignment]
     x_train, y_train = dm.on_after_batch_transfer((x, y), 0)
     assert not torch.equal(x_train, x) and torch.equal(y_train, y)
