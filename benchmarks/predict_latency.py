@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from digit_lit.predict import Reader
+from digit_lit.guard import Guard
 from digit_lit.preprocess import to_mnist
 
 
@@ -49,10 +49,10 @@ def main() -> None:
     img = photo()
     report("preprocess only", timed(lambda: to_mnist(img), args.n))
     for path in filter(None, (args.ckpt, args.onnx)):
-        reader = Reader.load(path)
+        guard = Guard.load(path)
         x = to_mnist(img)[None, None]
-        report(f"{reader.kind} model only", timed(lambda r=reader, x=x: r.probs(x), args.n))
-        report(f"{reader.kind} read (end to end)", timed(lambda r=reader: r.read(img), args.n))
+        report(f"{guard.identity['model']} model only", timed(lambda g=guard, x=x: g.probs(x), args.n))
+        report(f"{guard.identity['model']} read (end to end)", timed(lambda g=guard: g.read(img), args.n))
 
 
 if __name__ == "__main__":

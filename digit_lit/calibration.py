@@ -1,11 +1,15 @@
-"""Temperature scaling and the confidence threshold that caps the wrong-accept rate."""
+"""Fitting the guard: temperature scaling and the confidence threshold that caps the wrong-accept rate.
+
+The rule these numbers feed (accept <=> confidence >= threshold) is applied in one place: `guard.Rule`.
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-ACCEPT_NOTHING = 1.01  # above any softmax probability
+# No cut meets the target: only a certainty of exactly 1 passes (a threshold is always in (0, 1], see guard.Rule).
+ACCEPT_NOTHING = 1.0
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 100) -> float:
@@ -43,16 +47,3 @@ def choose_threshold(confidence: torch.Tensor, correct: torch.Tensor, max_wrong_
         return ACCEPT_NOTHING
     k = int(ok.nonzero().max())
     return float(conf[k])
-
-
-def rejection_report(confidence: torch.Tensor, correct: torch.Tensor, threshold: float) -> dict[str, float]:
-    """Coverage (share accepted), wrong-accept rate (accepted and wrong, over all) and accuracy on accepted."""
-    accepted = confidence >= threshold
-    n = max(len(confidence), 1)
-    n_acc = int(accepted.sum())
-    wrong_acc = int((accepted & ~correct.bool()).sum())
-    return {
-        "coverage": n_acc / n,
-        "wrong_accept": wrong_acc / n,
-        "accepted_acc": (n_acc - wrong_acc) / n_acc if n_acc else float("nan"),
-    }

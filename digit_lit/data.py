@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import math
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +13,7 @@ import lightning as L
 import torch
 from torch import nn
 from torchvision.datasets import MNIST, FashionMNIST
-from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
-from torchvision.datasets.utils import check_integrity, extract_archive
+from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
 from digit_lit.outliers import OUTLIER_LABEL, outlier_pool
@@ -29,15 +31,12 @@ REPACKED_MD5 = {
 
 
 def _verify_archives(cls: type[MNIST], raw: Path) -> None:
-    """A present .gz must carry a known MD5: a damaged archive is never extracted or used."""
+    """A present .gz must carry a known MD5: a damaged archive is never used."""
     for filename, md5 in cls.resources:
         gz = raw / filename
         if not gz.exists() or check_integrity(str(gz), md5):
             continue
         if cls is FashionMNIST and check_integrity(str(gz), REPACKED_MD5[filename]):
-            # torchvision would try to download over it: extract it ourselves
-            if not gz.with_suffix("").exists():
-                extract_archive(str(gz), str(raw))
             continue
         raise DataError(
             f"{gz} is corrupt (MD5 differs from the official {md5}); delete it and copy a good one "
@@ -45,46 +44,70 @@ def _verify_archives(cls: type[MNIST], raw: Path) -> None:
         )
 
 
-def _unreadable(raw: Path, train: bool) -> Path | str:
-    """Which extracted IDX file of the split torchvision failed on (for the error message)."""
+def _split_archives(raw: Path, train: bool) -> list[Path]:
     prefix = "train" if train else "t10k"
-    for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
-        try:
-            read_sn3_pascalvincent_tensor(str(raw / name), strict=False)
-        except Exception:  # noqa: BLE001 - any failure means this is the bad file
-            return raw / name
-    return f"a file in {raw}"
+    return [raw / f"{prefix}-images-idx3-ubyte.gz", raw / f"{prefix}-labels-idx1-ubyte.gz"]
+
+
+def archives_present(data_dir: str | Path, cls: type[MNIST] = MNIST, train: bool = False) -> bool:
+    """Whether a split's files (archives, or extracted IDX files where no archive exists) are in the data dir."""
+    raw = Path(data_dir).expanduser() / cls.__name__ / "raw"
+    return all(gz.exists() or gz.with_suffix("").exists() for gz in _split_archives(raw, train))
+
+
+def read_idx(data: bytes, source: Path) -> torch.Tensor:
+    """An IDX array of unsigned bytes (LeCun's format: 0, 0, 0x08, ndim; big-endian dims; the bytes).
+
+    Written here because torchvision's reader takes only a file path: parsing the verified archive's own bytes means
+    what trains is what was verified, whatever lies extracted beside it.
+    """
+    nd = data[3] if len(data) >= 4 and data[:3] == b"\0\0\x08" else 0
+    dims = struct.unpack(f">{nd}I", data[4 : 4 + 4 * nd]) if 1 <= nd <= 3 and len(data) >= 4 + 4 * nd else ()
+    body = memoryview(data)[4 + 4 * nd :]
+    if not dims or len(body) != math.prod(dims):
+        raise DataError(f"{source} is unreadable (not an IDX file of unsigned bytes); delete it and copy it again")
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).view(*dims)
+
+
+def _read(path: Path) -> torch.Tensor:
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path} is unreadable ({exc}); delete it and copy it again") from exc
+    return read_idx(data, path)
 
 
 def load_split(data_dir: str | Path, train: bool, download: bool = True, cls: type[MNIST] = MNIST) -> Batch:
-    """Images [N, 28, 28] uint8 and labels [N] int64 of one official split, via torchvision's file handling.
+    """Images [N, 28, 28] uint8 and labels [N] int64 of one official split, read from its verified .gz archives.
 
-    Offline, torchvision accepts the verified .gz files already in <data_dir>/<Name>/raw without the network.
+    Extracted IDX files are read only where no archive exists at all (nothing to verify them against, e.g. a test's
+    fixture). Offline, the official .gz files in <data_dir>/<Name>/raw are all it needs.
     """
     root = Path(data_dir).expanduser().resolve()
     raw = root / cls.__name__ / "raw"
     files = ", ".join(name for name, _ in cls.resources)
     _verify_archives(cls, raw)
-    # verified archives on disk are extracted by torchvision's download step without any network access
-    have_archives = all((raw / name).exists() for name, _ in cls.resources)
-    try:
-        ds = cls(str(root), train=train, download=download or have_archives)
-    except (RuntimeError, ValueError, TypeError, OSError) as exc:
-        missing = isinstance(exc, RuntimeError) and any(
-            s in str(exc) for s in ("Dataset not found", "Error downloading")
-        )
-        if missing:
-            how = "the download failed" if download else "download is off"
+    archives = _split_archives(raw, train)
+    plain = [gz.with_suffix("") for gz in archives]
+    if not all(gz.exists() for gz in archives) and not (
+        all(p.exists() for p in plain) and not any(gz.exists() for gz in archives)
+    ):
+        if not download:
             raise DataError(
-                f"{cls.__name__} not found in {raw} and {how}: put {files} there "
+                f"{cls.__name__} not found in {raw} and download is off: put {files} there "
+                f"(or set data.data_dir to a folder whose {cls.__name__}/raw holds them)"
+            )
+        try:  # torchvision downloads and checks the MD5 of each archive
+            cls(str(root), train=train, download=True)
+        except (RuntimeError, ValueError, TypeError, OSError) as exc:
+            raise DataError(
+                f"{cls.__name__} not found in {raw} and the download failed: put {files} there "
                 f"(or set data.data_dir to a folder whose {cls.__name__}/raw holds them)"
             ) from exc
-        reason = str(exc).splitlines()[0][:120]
-        raise DataError(
-            f"{_unreadable(raw, train)} is unreadable ({reason}); delete it and copy {files} again"
-        ) from exc
-    images, labels = ds.data, ds.targets
-    if images.dtype != torch.uint8 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+        _verify_archives(cls, raw)
+    sources = archives if all(gz.exists() for gz in archives) else plain
+    images, labels = _read(sources[0]), _read(sources[1]).long()
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or labels.ndim != 1:
         raise DataError(f"{cls.__name__} files in {raw} have the wrong shape {tuple(images.shape)}; copy {files} again")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(cls.classes)):
         raise DataError(f"{cls.__name__} labels in {raw} are out of range; copy {files} again")

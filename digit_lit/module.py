@@ -9,19 +9,16 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torchmetrics import MaxMetric, MetricCollection
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassCalibrationError,
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-)
+from lightning.pytorch.utilities import rank_zero_warn
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
-from digit_lit.calibration import choose_threshold, fit_temperature, rejection_report
+from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
+from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
+from digit_lit.metrics import test_figures
 from digit_lit.models import build_net
 from digit_lit.outliers import OUTLIER_LABEL
 
@@ -49,6 +46,7 @@ class DigitClassifier(L.LightningModule):
         outlier_weight: float = 0.0,
     ) -> None:
         super().__init__()
+        check_max_wrong_accept(max_wrong_accept)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
@@ -62,23 +60,18 @@ class DigitClassifier(L.LightningModule):
         self.register_buffer("_train_sums", torch.zeros(3), persistent=False)  # loss sum, correct, samples
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
-        self.test_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
-        self.test_per_class = MetricCollection(
-            {
-                "precision": MulticlassPrecision(NUM_CLASSES, average=None),
-                "recall": MulticlassRecall(NUM_CLASSES, average=None),
-                "f1": MulticlassF1Score(NUM_CLASSES, average=None),
-            }
-        )
-        self.test_ece = MulticlassCalibrationError(NUM_CLASSES, n_bins=15, norm="l1")
-        self.test_confusion = MulticlassConfusionMatrix(NUM_CLASSES)
+        self._test_report: dict[str, Any] = {}
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def calibrated_probs(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self.net(x) / self.temperature, dim=1)
+    def rule(self) -> Rule | None:
+        """The decision rule as calibrated so far (None before the first validation epoch)."""
+        try:
+            return Rule(float(self.temperature), float(self.threshold), self.max_wrong_accept)
+        except GuardError:
+            return None
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -128,52 +121,61 @@ class DigitClassifier(L.LightningModule):
             # torchmetrics' gather accepts shards of unequal length (an odd split over two ranks)
             logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
         self.calibrate(logits, labels)
-        conf = F.softmax(logits / self.temperature, dim=1).amax(1)
-        report = rejection_report(conf, logits.argmax(1) == labels, float(self.threshold))
+        rule = self.rule()
+        if rule is None:  # calibrate() always leaves a valid rule
+            raise RuntimeError("calibration left no valid rule")
+        probs = rule.probs(logits.float().cpu().numpy())
+        report = rejection_report(rule.accepts(rule.confidence(probs)), probs.argmax(1) == labels.cpu().numpy())
         # the same on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
         calibration = {"val/temperature": self.temperature, "val/threshold": self.threshold}
         self.log_dict({**calibration, **{f"val/{k}": v for k, v in report.items()}}, sync_dist=True)
 
     def calibrate(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         t = fit_temperature(logits, labels)
-        conf = F.softmax(logits.float() / t, dim=1).amax(1)
-        thr = choose_threshold(conf, logits.argmax(1) == labels, self.max_wrong_accept)
+        unfitted = Rule(t, ACCEPT_NOTHING, self.max_wrong_accept)  # the confidences the guard will compute
+        conf = torch.from_numpy(unfitted.confidence(unfitted.probs(logits.float().cpu().numpy())))
+        thr = choose_threshold(conf, (logits.argmax(1) == labels).cpu(), self.max_wrong_accept)
         self.temperature.fill_(t)
         self.threshold.fill_(thr)
 
     def on_test_epoch_start(self) -> None:
-        for metric in (self.test_per_class, self.test_ece, self.test_confusion):
-            metric.reset()
         self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_report: dict[str, Any] = {}
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        logits = self.net(x)
-        probs = F.softmax(logits / self.temperature, dim=1)
-        self.log("test/loss", F.cross_entropy(logits, y), sync_dist=True)
-        self.test_acc(logits, y)
-        self.log("test/acc", self.test_acc)
-        self.test_per_class.update(logits, y)
-        self.test_ece.update(probs, y)
-        self.test_confusion.update(logits, y)
-        conf, pred = probs.max(1)
-        self._test_outputs.append((conf, pred == y))
+        self._test_outputs.append((self.net(x).detach(), y))
 
     def on_test_epoch_end(self) -> None:
-        conf = torch.cat([o[0] for o in self._test_outputs])
-        correct = torch.cat([o[1] for o in self._test_outputs])
-        report = rejection_report(conf, correct, float(self.threshold))
-        # coverage and wrong-accept are means over samples: equal shards make the DDP mean exact
-        self.log_dict({f"test/{k}": v for k, v in report.items() if k != "accepted_acc"}, sync_dist=True)
+        logits = torch.cat([o[0] for o in self._test_outputs])
+        labels = torch.cat([o[1] for o in self._test_outputs])
+        if self.trainer.world_size > 1:  # every rank computes the figures of the whole test set
+            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+        rule = self.rule()
+        if rule is None:
+            rank_zero_warn(
+                "the model was never calibrated (no validation epoch ran): no coverage or wrong-accept figures"
+            )
+        probs = (rule or Rule(1.0, ACCEPT_NOTHING, self.max_wrong_accept)).probs(logits.float().cpu().numpy())
+        self._test_report = test_figures(probs, labels.cpu().numpy(), rule)
+        scalars = {k: v for k, v in self._test_report.items() if isinstance(v, float)}
+        # identical on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
+        self.log_dict(scalars, sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Bind the decision rule to the weights it was fitted with (see guard.digest); none before calibration."""
+        rule = self.rule()
+        if rule is not None:
+            spec = self.hparams["net"]
+            checkpoint["digit_lit"] = {
+                "format": FORMAT,
+                "rule": rule.as_dict(),
+                "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
+            }
 
     def test_report(self) -> dict[str, Any]:
-        """Per-class figures and the confusion matrix (rows = true digit) of the finished test epoch."""
-        per_class = {k: v.tolist() for k, v in self.test_per_class.compute().items()}
-        return {
-            **{f"test/{k}_per_class": v for k, v in per_class.items()},
-            "test/ece": float(self.test_ece.compute()),
-            "test/confusion_matrix": self.test_confusion.compute().tolist(),
-        }
+        """Every figure of the finished test epoch (see metrics.test_figures)."""
+        return dict(self._test_report)
 
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:

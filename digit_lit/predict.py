@@ -1,86 +1,34 @@
 """Read handwritten digits from image files, and refuse what cannot be read.
 
     python -m digit_lit.predict ckpt_path=RUN/checkpoints/best.ckpt inputs=[photo.jpg,scans/]
-    python -m digit_lit.predict model_path=model.onnx inputs=[photo.jpg]     # onnxruntime, no Lightning
+    python -m digit_lit.predict model_path=model.onnx inputs=[photo.jpg]     # onnxruntime, no torch or Lightning
 
 One JSON line per image: path, digit, confidence, top3, accepted (and error when the file could not be used).
-Exit status 1 when any file failed. In Python: `Reader.load(path).read(pil_image_or_array)`.
+Exit status 1 when any file failed. In Python: `Guard.load(path).read(pil_image_or_array)` (digit_lit.guard).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
 from digit_lit.errors import ConfigError, exit_cleanly
-from digit_lit.preprocess import PreprocessError, to_mnist
+from digit_lit.guard import Guard
+from digit_lit.preprocess import PreprocessError
 
+# The formats predict documents, by PIL's name: only these decoders ever see a user's file (PIL would otherwise try
+# some forty formats by content, whatever the suffix, some of which fail in ways no caller expects).
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-@dataclass
-class Reader:
-    """A classifier with its calibration: probs(batch) gives calibrated probabilities; `threshold` guards them."""
-
-    backend: Any
-    threshold: float
-    kind: str
-
-    @classmethod
-    def load(cls, path: str | Path) -> Reader:
-        path = Path(path)
-        if path.suffix == ".onnx":
-            return cls._load_onnx(path)
-        from digit_lit.run import load_checkpoint  # torch + Lightning only on this path
-
-        model = load_checkpoint(path)
-        return cls(model, float(model.threshold), "torch")
-
-    @classmethod
-    def _load_onnx(cls, path: Path) -> Reader:
-        import onnxruntime as ort
-
-        meta_path = path.with_suffix(".json")
-        if not path.is_file() or not meta_path.is_file():
-            raise ConfigError(
-                f"{path} and {meta_path.name} beside it are both needed; write them with digit_lit.export"
-            )
-        meta = json.loads(meta_path.read_text())
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1  # one small image: threads cost more than they give
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return cls(session, float(meta["threshold"]), "onnx")
-
-    def probs(self, batch: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities [N, 10] of images [N, 1, 28, 28] in [0, 1]."""
-        if self.kind == "onnx":
-            return self.backend.run(["probs"], {"image": batch.astype(np.float32)})[0]
-        import torch
-
-        with torch.inference_mode():
-            return self.backend.calibrated_probs(torch.from_numpy(batch)).numpy()
-
-    def read(self, image: Image.Image | np.ndarray) -> dict[str, Any]:
-        """digit, confidence, top3 and accepted for one picture (raises PreprocessError when it is unusable)."""
-        x = to_mnist(image)[None, None]
-        p = self.probs(x)[0]
-        top = np.argsort(p)[::-1][:3]
-        confidence = float(p[top[0]])
-        return {
-            "digit": int(top[0]),
-            "confidence": round(confidence, 6),
-            "top3": [[int(d), round(float(p[d]), 6)] for d in top],
-            "accepted": confidence >= self.threshold,
-        }
 
 
 def expand(inputs: Sequence[str]) -> Iterator[Path]:
@@ -93,10 +41,25 @@ def expand(inputs: Sequence[str]) -> Iterator[Path]:
             yield path
 
 
-def read_file(reader: Reader, path: Path) -> dict[str, Any]:
+def open_image(path: Path) -> Image.Image:
+    """Open a regular file with the documented decoders only (a FIFO or device would block or never end)."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(mode):
+        raise PreprocessError("not a regular file (a pipe, device or socket); give an image file")
+    return Image.open(path, formats=FORMATS)
+
+
+def failure(error: str) -> dict[str, Any]:
+    return {"digit": None, "confidence": None, "top3": [], "accepted": False, "error": error}
+
+
+def read_file(guard: Guard, path: Path) -> dict[str, Any]:
+    """One picture's JSON object; any way the file can fail becomes its "error", never an exception."""
     try:
-        with Image.open(path) as img:
-            return {"path": str(path), **reader.read(img)}
+        with open_image(path) as img:
+            return {"path": str(path), **guard.read(img)}
     except FileNotFoundError:
         error = "no such file"
     except IsADirectoryError:
@@ -104,27 +67,27 @@ def read_file(reader: Reader, path: Path) -> dict[str, Any]:
     except PermissionError:
         error = "permission denied"
     except UnidentifiedImageError:
-        error = "not an image PIL can read (PNG, JPG, BMP...)"
+        error = f"not an image in a supported format ({', '.join(FORMATS)})"
     except Image.DecompressionBombError as exc:
         error = f"image too large: {exc}"
     except PreprocessError as exc:
         error = str(exc)
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or malformed files
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (truncated, malformed, exotic) is this file's error
         error = f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
-    return {"path": str(path), "digit": None, "confidence": None, "top3": [], "accepted": False, "error": error}
+    return {"path": str(path), **failure(error)}
 
 
 def predict(model: str, inputs: Sequence[str]) -> int:
     """Print one JSON line per image; return the exit status (1 when any image failed)."""
-    reader = Reader.load(model)
+    guard = Guard.load(model)
     paths = list(expand(inputs))
     if not paths:
         raise ConfigError("no images to read: give inputs=[FILE_OR_DIR,...]")
     failed = 0
     for path in paths:
-        result = read_file(reader, path)
+        result = read_file(guard, path)
         failed += "error" in result
-        print(json.dumps(result), flush=True)
+        print(json.dumps(result, allow_nan=False), flush=True)
     return 1 if failed else 0
 
 

@@ -9,21 +9,23 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
-from digit_lit import run
+from digit_lit import report
+from digit_lit.config import check_config, instantiate
 from digit_lit.errors import exit_cleanly
 from digit_lit.module import DigitClassifier
+from digit_lit.trainer import make_trainer, resume_path
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    run.check_config(cfg)
+    check_config(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
-    datamodule = run.instantiate(cfg.data)
-    model: DigitClassifier = run.instantiate(cfg.model)
-    trainer = run.make_trainer(cfg)
+    datamodule = instantiate(cfg.data)
+    model: DigitClassifier = instantiate(cfg.model)
+    trainer = make_trainer(cfg)
 
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=run.resume_path(cfg), weights_only=True)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path(cfg), weights_only=True)
     metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
     metrics["val/acc_best"] = float(model.val_acc_best.compute())
     if cfg.get("test"):
@@ -31,8 +33,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         # fast_dev_run and runs without checkpoints test the weights in hand
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
         metrics["best_ckpt"] = best
-        metrics.update(run.test_metrics(trainer, model))
-    run.finish(cfg, trainer, metrics, model)
+        metrics.update(model.test_report())
+    report.finish(cfg, metrics, trainer)
     return metrics
 
 

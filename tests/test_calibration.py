@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature, rejection_report
+from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
+from digit_lit.guard import rejection_report
 
 
 def test_threshold_caps_wrong_accepts() -> None:
@@ -14,7 +15,7 @@ def test_threshold_caps_wrong_accepts() -> None:
     assert thr == pytest.approx(0.95)
     # none allowed: stop above the first wrong one
     assert choose_threshold(conf, correct, 0.0) == pytest.approx(0.98)
-    report = rejection_report(conf, correct, thr)
+    report = rejection_report((conf >= thr).numpy(), correct.numpy())
     assert report == {"coverage": 0.5, "wrong_accept": 0.1, "accepted_acc": 0.8}
 
 
@@ -22,7 +23,7 @@ def test_ties_are_accepted_or_refused_together() -> None:
     conf = torch.tensor([0.9, 0.9, 0.9, 0.5])
     correct = torch.tensor([1, 0, 1, 1]).bool()
     thr = choose_threshold(conf, correct, 0.0)
-    assert thr == ACCEPT_NOTHING and rejection_report(conf, correct, thr)["coverage"] == 0.0
+    assert thr == ACCEPT_NOTHING and rejection_report((conf >= thr).numpy(), correct.numpy())["coverage"] == 0.0
 
 
 def test_threshold_on_random_scores_meets_target() -> None:
@@ -30,11 +31,11 @@ def test_threshold_on_random_scores_meets_target() -> None:
     conf = torch.rand(10_000, generator=g)
     correct = torch.rand(10_000, generator=g) < conf  # more confident, more often right
     thr = choose_threshold(conf, correct, 0.01)
-    report = rejection_report(conf, correct, thr)
+    report = rejection_report((conf >= thr).numpy(), correct.numpy())
     assert report["wrong_accept"] <= 0.01
     # and it is the lowest such threshold: one step lower breaks the target
     lower = conf[conf < thr].max()
-    assert rejection_report(conf, correct, float(lower))["wrong_accept"] > 0.01
+    assert rejection_report((conf >= lower).numpy(), correct.numpy())["wrong_accept"] > 0.01
 
 
 def test_temperature_recovers_overconfidence() -> None:

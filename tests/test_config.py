@@ -7,9 +7,8 @@ from collections.abc import Callable
 import pytest
 from omegaconf import DictConfig
 
-from digit_lit import run
-
-from .conftest import CONF
+from digit_lit.config import instantiate
+from tests.helpers.paths import CONF
 
 GROUPS = sorted(
     (group.name, option.stem)
@@ -31,9 +30,9 @@ def test_option_composes_and_builds(group: str, option: str, train_cfg: Callable
     cfg = train_cfg(f"{group}={option}")
     assert cfg.model.net.name and cfg.trainer.max_epochs is not None
     if group in ("model", "data", "experiment"):
-        run.instantiate(cfg.model)
-        run.instantiate(cfg.data)
+        instantiate(cfg.model)
+        instantiate(cfg.data)
     if group in ("callbacks", "logger"):
         for node in (cfg.get(group) or {}).values():
             if node is not None:
-                run.instantiate(node)
+                instantiate(node)

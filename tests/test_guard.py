@@ -15,10 +15,10 @@ from PIL import Image
 
 from digit_lit.errors import CheckpointError
 from digit_lit.export import export
-from digit_lit.predict import Reader, read_file
-
-from .conftest import make_digits, write_tiny_mnist
-from .test_train import cli, error_lines
+from digit_lit.guard import Guard
+from digit_lit.predict import read_file
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.tiny_mnist import make_digits, write_tiny_mnist
 
 
 def fake_digit_png(path: Path, digit: int) -> Path:
@@ -31,13 +31,13 @@ def fake_digit_png(path: Path, digit: int) -> Path:
 
 
 def test_reader_reads_pil_and_array(tiny_ckpt: Path) -> None:
-    reader = Reader.load(tiny_ckpt)
+    guard = Guard.load(tiny_ckpt)
     x = make_digits(1, 5)[0][0]
     for image in (Image.fromarray(x), x):
-        out = reader.read(image)
+        out = guard.read(image)
         assert set(out) == {"digit", "confidence", "top3", "accepted"}
         assert 0 <= out["digit"] <= 9 and 0 < out["confidence"] <= 1 and len(out["top3"]) == 3
-        assert out["top3"][0][0] == out["digit"] and out["accepted"] == (out["confidence"] >= reader.threshold)
+        assert out["top3"][0][0] == out["digit"] and out["accepted"] == (out["confidence"] >= guard.threshold)
 
 
 def test_bad_files_get_an_error_and_the_batch_goes_on(tiny_ckpt: Path, tmp_path: Path) -> None:
@@ -46,12 +46,12 @@ def test_bad_files_get_an_error_and_the_batch_goes_on(tiny_ckpt: Path, tmp_path:
     (tmp_path / "truncated.png").write_bytes(good.read_bytes()[:300])
     Image.new("RGB", (64, 64), (250, 250, 250)).save(tmp_path / "blank.jpg")
     Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")  # 48 MP, tiny on disk
-    reader = Reader.load(tiny_ckpt)
+    reader = Guard.load(tiny_ckpt)
     results = {p.name: read_file(reader, p) for p in sorted(tmp_path.iterdir())}
     results["missing.png"] = read_file(reader, tmp_path / "missing.png")
     assert "error" not in results["good.png"]
     expected = {
-        "text.png": "not an image",
+        "text.png": "not an image in a supported format",
         "truncated.png": "unreadable image",
         "blank.jpg": "blank",
         "huge.png": "over the 40 MP limit",
@@ -71,7 +71,7 @@ def test_predict_cli_json_lines_and_exit_status(tiny_ckpt: Path, tmp_path: Path)
     assert ok.returncode == 0, ok.stderr[-2000:]
     lines = [json.loads(line) for line in ok.stdout.splitlines()]
     assert [Path(r["path"]).name for r in lines] == ["d1.png", "d7.png"]
-    reader = Reader.load(tiny_ckpt)
+    reader = Guard.load(tiny_ckpt)
     assert lines == [read_file(reader, folder / name) for name in ("d1.png", "d7.png")]
     (folder / "broken.png").write_text("x")
     bad = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{folder},{tmp_path}/nope.png]")
@@ -83,8 +83,8 @@ def test_predict_cli_json_lines_and_exit_status(tiny_ckpt: Path, tmp_path: Path)
 def test_export_onnx_parity_and_predict_without_lightning(tiny_ckpt: Path, tmp_path: Path) -> None:
     onnx_path = export(tiny_ckpt, tmp_path / "model.onnx")
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
-    torch_reader, onnx_reader = Reader.load(tiny_ckpt), Reader.load(onnx_path)
-    assert meta["threshold"] == pytest.approx(torch_reader.threshold) == onnx_reader.threshold
+    torch_reader, onnx_reader = Guard.load(tiny_ckpt), Guard.load(onnx_path)
+    assert meta["rule"]["threshold"] == pytest.approx(torch_reader.threshold) == onnx_reader.threshold
     images = make_digits(1000, 9)[0][:, None].astype(np.float32) / 255
     diff = np.abs(torch_reader.probs(images) - onnx_reader.probs(images)).max()
     assert diff <= 1e-4
@@ -93,8 +93,9 @@ def test_export_onnx_parity_and_predict_without_lightning(tiny_ckpt: Path, tmp_p
     assert res.returncode == 0, res.stderr[-2000:]
     # the ONNX path serves without torch or Lightning
     probe = (
-        "import sys; from digit_lit.predict import Reader, read_file; from pathlib import Path; "
-        f"print(read_file(Reader.load({str(onnx_path)!r}), Path({str(png)!r}))['digit']); "
+        "import sys; from pathlib import Path; from digit_lit.guard import Guard; "
+        "from digit_lit.predict import read_file; "
+        f"print(read_file(Guard.load({str(onnx_path)!r}), Path({str(png)!r}))['digit']); "
         "assert not {'torch', 'lightning'} & set(sys.modules), 'imported torch'"
     )
     light = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
@@ -117,14 +118,14 @@ def test_checkpoints_that_carry_code_or_garbage_are_refused(tmp_path: Path) -> N
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": RunsCode(marker)}, evil)
     with pytest.raises(CheckpointError, match="not a valid digit_lit checkpoint"):
-        Reader.load(evil)
+        Guard.load(evil)
     assert not marker.exists()
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(pickle.dumps([1, 2]) + b"\x00garbage")
     with pytest.raises(CheckpointError):
-        Reader.load(junk)
+        Guard.load(junk)
     with pytest.raises(CheckpointError, match="does not exist"):
-        Reader.load(tmp_path / "missing.ckpt")
+        Guard.load(tmp_path / "missing.ckpt")
     res = cli("digit_lit.evaluate", f"ckpt_path={evil}", f"hydra.run.dir={tmp_path}/run")
     assert res.returncode == 2 and "Traceback" not in res.stderr and not marker.exists()
     assert error_lines(res)[0].startswith(f"error: {evil} is not a valid digit_lit checkpoint")
@@ -143,7 +144,7 @@ def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path)
     )
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    keys = ("test/acc", "test/ece", "test/coverage", "test/wrong_accept", "fashion/rejected", "threshold")
+    keys = ("test/acc", "test/ece", "test/coverage", "test/wrong_accept", "fashion/refused", "threshold")
     for key in (*keys, "nondigit/letter/refused", "nondigit/scribble/refused"):
         assert isinstance(metrics[key], float), key
     assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10

@@ -14,11 +14,10 @@ from torchvision.datasets import FashionMNIST
 from digit_lit.data import load_split
 from digit_lit.evaluate import nondigit_refusal, refused_share
 from digit_lit.export import export
-from digit_lit.predict import Reader
-from digit_lit.run import load_checkpoint
+from digit_lit.guard import Guard
 from digit_lit.train import train
-
-from .conftest import compose_train
+from tests.helpers.cli import cli
+from tests.helpers.configs import compose_train
 
 pytestmark = pytest.mark.mnist
 
@@ -43,8 +42,8 @@ def test_mlp_trains_to_97_percent(trained: dict[str, Any]) -> None:
 
 
 def test_onnx_parity_on_1000_test_images(trained: dict[str, Any], test_set: tuple, tmp_path: Path) -> None:
-    onnx_reader = Reader.load(export(trained["best_ckpt"], tmp_path / "m.onnx"))
-    torch_reader = Reader.load(trained["best_ckpt"])
+    onnx_reader = Guard.load(export(trained["best_ckpt"], tmp_path / "m.onnx"))
+    torch_reader = Guard.load(trained["best_ckpt"])
     x = test_set[0][:1000, None].astype(np.float32) / 255
     assert np.abs(onnx_reader.probs(x) - torch_reader.probs(x)).max() <= 1e-4
 
@@ -66,7 +65,7 @@ def photograph(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
 
 
 def test_photographed_mnist_digits_are_read(trained: dict[str, Any], test_set: tuple) -> None:
-    reader = Reader.load(trained["best_ckpt"])
+    reader = Guard.load(trained["best_ckpt"])
     rng = np.random.default_rng(0)
     images, labels = test_set
     results = [reader.read(photograph(images[i], rng)) for i in range(300)]
@@ -77,22 +76,20 @@ def test_photographed_mnist_digits_are_read(trained: dict[str, Any], test_set: t
 
 
 def test_non_digits_are_mostly_refused(trained: dict[str, Any]) -> None:
-    refused = nondigit_refusal(load_checkpoint(trained["best_ckpt"]), 40)
+    refused = nondigit_refusal(Guard.load(trained["best_ckpt"]), 40)
     print("non-digits refused:", refused)
     assert np.mean(list(refused.values())) >= 0.6 and min(refused.values()) >= 0.3
 
 
 def test_fashion_mnist_is_mostly_refused(trained: dict[str, Any], fashion_dir: Path) -> None:
     images, _ = load_split(fashion_dir, train=False, download=False, cls=FashionMNIST)
-    refused = refused_share(load_checkpoint(trained["best_ckpt"]), images[:2000])
+    refused = refused_share(Guard.load(trained["best_ckpt"]), images[:2000].numpy())
     print(f"Fashion-MNIST refused: {refused:.3f}")
     assert refused >= 0.6
 
 
 def test_ddp_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
     """Same config, 1 process vs 2 DDP processes on CPU: test accuracy within 0.3 points."""
-    from .test_train import cli
-
     common = ["model=mlp", "trainer.max_epochs=2", "logger=none", "callbacks.progress_bar=null"]
     common.append(f"paths.data_dir={mnist_dir}")
     acc = {}
@@ -107,8 +104,6 @@ def test_ddp_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_fast_cpu_preset_reaches_99_percent(mnist_dir: Path, tmp_path: Path) -> None:
     """The time-to-accuracy preset keeps its promise (its wall time is measured by benchmarks/time_to_accuracy.py)."""
-    from .test_train import cli
-
     res = cli(
         "digit_lit.train",
         "experiment=fast_cpu",

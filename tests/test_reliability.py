@@ -21,9 +21,8 @@ from fsspec.implementations.local import LocalFileOpener
 from omegaconf import DictConfig
 
 from digit_lit.train import train
-
-from .conftest import ROOT
-from .test_train import cli, error_lines
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.paths import ROOT
 
 TINY = ["data.val_size=100", "data.batch_size=10", "callbacks.progress_bar=null"]
 
@@ -69,7 +68,7 @@ def test_ddp_ranks_see_different_samples(tiny_mnist: Path, tmp_path: Path) -> No
         "model=mlp",
         "logger=none",
         *TINY,
-        "+callbacks.probe._target_=tests.probes.RecordTrainSamples",
+        "+callbacks.probe._target_=tests.helpers.probes.RecordTrainSamples",
         f"paths.data_dir={tiny_mnist}",
         f"hydra.run.dir={tmp_path}/run",
     )
@@ -90,15 +89,16 @@ def test_checkpoint_write_is_atomic(tiny_mnist: Path, train_cfg: Callable[..., D
 
     import lightning as L
 
-    from digit_lit.run import load_checkpoint
+    from digit_lit.guard import Guard
+    from digit_lit.module import DigitClassifier
 
-    model = load_checkpoint(best)
+    model = DigitClassifier.load_from_checkpoint(best, weights_only=True)
     trainer = L.Trainer(logger=False, enable_progress_bar=False)
     trainer.strategy.connect(model)
     with mock.patch.object(LocalFileOpener, "write", crash_halfway), pytest.raises(KeyboardInterrupt):
         trainer.save_checkpoint(best)
     assert best.read_bytes() == before  # the good checkpoint is still in place, whole
-    assert load_checkpoint(best) is not None
+    assert Guard.load(best) is not None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from .test_train import cli
+from tests.helpers.cli import cli
 
 
 def test_optuna_sweep_two_trials(tiny_mnist: Path, tmp_path: Path) -> None:

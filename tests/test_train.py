@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,19 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from digit_lit.train import train
-
-from .conftest import ROOT
-
-
-def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
-    )
-
-
-def error_lines(res: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in res.stderr.splitlines() if line.startswith("error:")]
+from tests.helpers.cli import cli, error_lines
 
 
 @pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "tiny_cnn"])

@@ -1,4 +1,4 @@
-"""A callback the tests add to real runs (`+callbacks.probe._target_=tests.probes.RecordTrainSamples`)."""
+"""A callback the tests add to real runs (`+callbacks.probe._target_=tests.helpers.probes.RecordTrainSamples`)."""
 
 from __future__ import annotations
 
