@@ -94,7 +94,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     evaluate(cfg)

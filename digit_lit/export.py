@@ -88,7 +88,7 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="export")
+@hydra.main(version_base="1.3", config_path="conf", config_name="export")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     out = export(cfg.ckpt_path, cfg.get("out"))

@@ -91,7 +91,7 @@ def predict(model: str, inputs: Sequence[str]) -> int:
     return 1 if failed else 0
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     model = cfg.get("model_path") or cfg.get("ckpt_path")

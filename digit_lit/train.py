@@ -38,7 +38,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
 @exit_cleanly
 def main(cfg: DictConfig) -> float | None:
     metrics = train(cfg)

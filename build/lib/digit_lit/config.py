@@ -1,0 +1,52 @@
+"""Hydra config to objects: instantiation with our own errors surfacing, and the checks only the CLI can make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf
+
+from digit_lit.errors import ConfigError, DigitLitError
+
+
+def instantiate(node: DictConfig, **kwargs: Any) -> Any:
+    """hydra.utils.instantiate, with plain containers, and our own errors surfacing as themselves."""
+    try:
+        return hydra.utils.instantiate(node, _convert_="all", **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, DigitLitError):
+            raise cause from None
+        target = node.get("_target_", "?") if isinstance(node, DictConfig) else "?"
+        raise ConfigError(f"could not build {target}: {cause or exc}") from exc
+
+
+def _positive(cfg: DictConfig, key: str, allow_minus_one: bool = False) -> None:
+    value = OmegaConf.select(cfg, key)
+    if value is None or (allow_minus_one and value == -1):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{key}={value!r} must be a positive integer")
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Fail fast, in one line, on settings that would otherwise crash deep inside a run."""
+    # data.* sizes are checked by MNISTDataModule itself, which Python users build directly too
+    for key in ("trainer.max_epochs", "trainer.max_steps"):
+        _positive(cfg, key, allow_minus_one=True)
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            "trainer=gpu needs a CUDA GPU and this machine has none (torch.cuda.is_available() is False); "
+            "use trainer=cpu"
+        )
+    outliers, weight = OmegaConf.select(cfg, "data.outliers"), OmegaConf.select(cfg, "model.outlier_weight")
+    if outliers and not weight:
+        raise ConfigError(f"data.outliers={outliers} needs model.outlier_weight > 0 (e.g. 0.5), or they are not learnt")
+    ckpt = cfg.get("ckpt_path")
+    if ckpt and ckpt != "last" and not Path(ckpt).is_file():
+        raise ConfigError(f"ckpt_path={ckpt} does not exist; give the path of a .ckpt file")

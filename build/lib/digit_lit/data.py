@@ -1,0 +1,259 @@
+"""MNIST held in memory as uint8 tensors; batches are cut by indexing, on the training device."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import nn
+from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets.utils import check_integrity
+
+from digit_lit.errors import DataError
+from digit_lit.outliers import OUTLIER_LABEL, outlier_pool
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+# Debian's dataset-fashion-mnist ships the same files gzipped anew, so their archive MD5s differ from torchvision's.
+REPACKED_MD5 = {
+    "train-images-idx3-ubyte.gz": "cf8536b0aa1a6ac5fa3f23001093305c",
+    "train-labels-idx1-ubyte.gz": "10bea18fdb374794d4bb42e356e600c9",
+    "t10k-images-idx3-ubyte.gz": "f78720b4224f21cce2f2ccf2d7a94c9a",
+    "t10k-labels-idx1-ubyte.gz": "0d30e22e447f3c33dab9ed536400ac01",
+}
+
+
+def _verify_archives(cls: type[MNIST], raw: Path) -> None:
+    """A present .gz must carry a known MD5: a damaged archive is never used."""
+    for filename, md5 in cls.resources:
+        gz = raw / filename
+        if not gz.exists() or check_integrity(str(gz), md5):
+            continue
+        if cls is FashionMNIST and check_integrity(str(gz), REPACKED_MD5[filename]):
+            continue
+        raise DataError(
+            f"{gz} is corrupt (MD5 differs from the official {md5}); delete it and copy a good one "
+            f"(e.g. from ../shared/{cls.__name__.lower().replace('fashionmnist', 'fashion-mnist')}/{cls.__name__}/raw)"
+        )
+
+
+def _split_archives(raw: Path, train: bool) -> list[Path]:
+    prefix = "train" if train else "t10k"
+    return [raw / f"{prefix}-images-idx3-ubyte.gz", raw / f"{prefix}-labels-idx1-ubyte.gz"]
+
+
+def archives_present(data_dir: str | Path, cls: type[MNIST] = MNIST, train: bool = False) -> bool:
+    """Whether a split's files (archives, or extracted IDX files where no archive exists) are in the data dir."""
+    raw = Path(data_dir).expanduser() / cls.__name__ / "raw"
+    return all(gz.exists() or gz.with_suffix("").exists() for gz in _split_archives(raw, train))
+
+
+def read_idx(data: bytes, source: Path) -> torch.Tensor:
+    """An IDX array of unsigned bytes (LeCun's format: 0, 0, 0x08, ndim; big-endian dims; the bytes).
+
+    Written here because torchvision's reader takes only a file path: parsing the verified archive's own bytes means
+    what trains is what was verified, whatever lies extracted beside it.
+    """
+    nd = data[3] if len(data) >= 4 and data[:3] == b"\0\0\x08" else 0
+    dims = struct.unpack(f">{nd}I", data[4 : 4 + 4 * nd]) if 1 <= nd <= 3 and len(data) >= 4 + 4 * nd else ()
+    body = memoryview(data)[4 + 4 * nd :]
+    if not dims or len(body) != math.prod(dims):
+        raise DataError(f"{source} is unreadable (not an IDX file of unsigned bytes); delete it and copy it again")
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).view(*dims)
+
+
+def _read(path: Path) -> torch.Tensor:
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path} is unreadable ({exc}); delete it and copy it again") from exc
+    return read_idx(data, path)
+
+
+def load_split(data_dir: str | Path, train: bool, download: bool = True, cls: type[MNIST] = MNIST) -> Batch:
+    """Images [N, 28, 28] uint8 and labels [N] int64 of one official split, read from its verified .gz archives.
+
+    Extracted IDX files are read only where no archive exists at all (nothing to verify them against, e.g. a test's
+    fixture). Offline, the official .gz files in <data_dir>/<Name>/raw are all it needs.
+    """
+    root = Path(data_dir).expanduser().resolve()
+    raw = root / cls.__name__ / "raw"
+    files = ", ".join(name for name, _ in cls.resources)
+    _verify_archives(cls, raw)
+    archives = _split_archives(raw, train)
+    plain = [gz.with_suffix("") for gz in archives]
+    if not all(gz.exists() for gz in archives) and not (
+        all(p.exists() for p in plain) and not any(gz.exists() for gz in archives)
+    ):
+        if not download:
+            raise DataError(
+                f"{cls.__name__} not found in {raw} and download is off: put {files} there "
+                f"(or set data.data_dir to a folder whose {cls.__name__}/raw holds them)"
+            )
+        try:  # torchvision downloads and checks the MD5 of each archive
+            cls(str(root), train=train, download=True)
+        except (RuntimeError, ValueError, TypeError, OSError) as exc:
+            raise DataError(
+                f"{cls.__name__} not found in {raw} and the download failed: put {files} there "
+                f"(or set data.data_dir to a folder whose {cls.__name__}/raw holds them)"
+            ) from exc
+        _verify_archives(cls, raw)
+    sources = archives if all(gz.exists() for gz in archives) else plain
+    images, labels = _read(sources[0]), _read(sources[1]).long()
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or labels.ndim != 1:
+        raise DataError(f"{cls.__name__} files in {raw} have the wrong shape {tuple(images.shape)}; copy {files} again")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(cls.classes)):
+        raise DataError(f"{cls.__name__} labels in {raw} are out of range; copy {files} again")
+    return images, labels
+
+
+def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of (train, val) carved from the official training set with a fixed seed."""
+    if not 0 < val_size < n:
+        raise DataError(f"data.val_size={val_size} must be between 1 and {n - 1} (the training set has {n} images)")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:], perm[:val_size]
+
+
+class TensorBatches:
+    """Batches of a uint8 image tensor as float [0, 1] images, cut by indexing.
+
+    Under DDP each rank takes its own shard of the (epoch-seeded) order. Lightning calls
+    `sampler.set_epoch` on any loader, so the shuffle follows the trainer's epoch, resumes included.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        outliers: torch.Tensor | None = None,
+        outliers_per_batch: int = 0,
+    ) -> None:
+        self.images, self.labels = images, labels
+        self.outliers, self.outliers_per_batch = outliers, outliers_per_batch
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
+        self.sampler, self.batch_sampler = self, None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> torch.Tensor:
+        n = len(self.labels)
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
+            # every rank gets the same number of samples, or DDP's collectives would hang
+            order = order[: n - n % self.world_size]
+        else:
+            order = torch.arange(n)
+        return order[self.rank :: self.world_size]
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        per_rank = n // self.world_size if self.shuffle else len(range(self.rank, n, self.world_size))
+        return -(-per_rank // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        idx = self.indices().to(self.images.device)
+        if self.outliers is None or not self.outliers_per_batch:
+            for chunk in idx.split(self.batch_size):
+                yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
+            return
+        # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
+        g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + self.rank)
+        pick = torch.randint(
+            len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
+        )
+        extra_labels = torch.full((self.outliers_per_batch,), OUTLIER_LABEL, device=self.labels.device)
+        for chunk, extra in zip(idx.split(self.batch_size), pick.to(idx.device), strict=False):
+            x = torch.cat([self.images[chunk], self.outliers[extra]])
+            yield x.unsqueeze(1).float().div_(255), torch.cat([self.labels[chunk], extra_labels])
+
+
+class MNISTDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 256,
+        eval_batch_size: int = 2000,
+        val_size: int = 5000,
+        split_seed: int = 12345,
+        shuffle_seed: int = 0,
+        download: bool = True,
+        augment: nn.Module | None = None,
+        outliers: int = 0,
+        outliers_per_batch: int = 32,
+    ) -> None:
+        super().__init__()
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size), ("val_size", val_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise DataError(f"data.{name}={value!r} must be a positive integer")
+        self.data_dir = os.fspath(data_dir)
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.val_size, self.split_seed, self.shuffle_seed = val_size, split_seed, shuffle_seed
+        self.download = download
+        self.augment = augment
+        self.n_outliers, self.outliers_per_batch = outliers, outliers_per_batch
+        self.outliers: torch.Tensor | None = None
+        self.splits: dict[str, Batch] = {}
+
+    def prepare_data(self) -> None:
+        for train in (True, False):
+            load_split(self.data_dir, train, self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        images, labels = load_split(self.data_dir, train=True, download=False)
+        train_idx, val_idx = split_train_val(len(labels), self.val_size, self.split_seed)
+        test = load_split(self.data_dir, train=False, download=False)
+        self.splits = {
+            "train": (images[train_idx], labels[train_idx]),
+            "val": (images[val_idx], labels[val_idx]),
+            "test": test,
+        }
+        self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+        if self.n_outliers:
+            self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed).to(device)
+
+    def _batches(self, split: str, train: bool = False) -> TensorBatches:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        images, labels = self.splits[split]
+        # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
+        bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
+        extra = (
+            dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
+        )
+        return TensorBatches(
+            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
+        )
+
+    def train_dataloader(self) -> TensorBatches:
+        return self._batches("train", train=True)
+
+    def val_dataloader(self) -> TensorBatches:
+        return self._batches("val")
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._batches("test")
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        if self.augment is not None and self.trainer is not None and self.trainer.training:
+            x, y = batch
+            return self.augment(x), y
+        return batch

@@ -1,0 +1,104 @@
+"""Evaluate a model (.ckpt or .onnx) on the official MNIST test set, and how its guard treats non-digits.
+
+python -m digit_lit.evaluate ckpt_path=RUN/checkpoints/epoch_009.ckpt
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import matplotlib
+import numpy as np
+from omegaconf import DictConfig
+from torchvision.datasets import FashionMNIST
+
+from digit_lit import report
+from digit_lit.data import archives_present, load_split
+from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.guard import Guard
+from digit_lit.metrics import test_figures
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def misclassified_grid(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, path: Path) -> int:
+    """Save up to 100 misclassified test images with true and predicted labels; return how many were wrong."""
+    wrong = np.flatnonzero(preds != labels)
+    shown = wrong[:100]
+    cols = 10
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, shown.tolist(), strict=False):
+        ax.imshow(images[i], cmap="gray")
+        ax.set_title(f"true {int(labels[i])} / {int(preds[i])}", fontsize=7)
+    fig.suptitle(f"{len(wrong)} misclassified test images (true / predicted), first {len(shown)}", fontsize=9)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return len(wrong)
+
+
+def refused_share(guard: Guard, images: np.ndarray) -> float:
+    """Share of uint8 [N, 28, 28] images the guard refuses."""
+    return float(1.0 - guard.decide(guard.probs(images)).mean())
+
+
+def nondigit_refusal(guard: Guard, n_per_family: int) -> dict[str, float]:
+    """Share of drawn non-digit pictures (letters, symbols, scribbles...) the guard refuses, through predict's path."""
+    from digit_lit.nondigits import non_digits
+    from digit_lit.preprocess import PreprocessError
+
+    out = {}
+    for family, pictures in non_digits(n_per_family, seed=1234).items():
+        refused = 0
+        for picture in pictures:
+            try:
+                refused += not guard.read(picture)["accepted"]
+            except PreprocessError:
+                refused += 1
+        out[f"nondigit/{family}/refused"] = refused / len(pictures)
+    return out
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    if not cfg.get("ckpt_path"):
+        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
+    guard = Guard.load(cfg.ckpt_path)
+    data_dir, download = cfg.data.data_dir, cfg.data.download
+    # optional data is looked for before any work, in the one data dir every part of the run uses
+    if cfg.get("fashion") and not archives_present(data_dir, FashionMNIST):
+        raise ConfigError(
+            f"fashion=true but {Path(data_dir) / 'FashionMNIST' / 'raw'} holds no Fashion-MNIST files; copy them there "
+            "(e.g. from ../shared/fashion-mnist) or set fashion=false"
+        )
+    out = Path(cfg.paths.output_dir)
+    images, labels = (t.numpy() for t in load_split(data_dir, train=False, download=download))
+    probs = guard.probs(images)  # the test set, once
+    metrics: dict[str, Any] = {"model": str(cfg.ckpt_path), **guard.identity, **guard.rule.as_dict()}
+    metrics.update(test_figures(probs, labels, guard.rule))
+    out.mkdir(parents=True, exist_ok=True)
+    metrics["test/misclassified"] = misclassified_grid(images, labels, probs.argmax(1), out / "misclassified.png")
+    if cfg.get("fashion"):
+        fashion, _ = load_split(data_dir, train=False, download=False, cls=FashionMNIST)
+        metrics["fashion/refused"] = refused_share(guard, fashion.numpy())
+    if cfg.get("nondigits"):
+        metrics.update(nondigit_refusal(guard, cfg.nondigits))
+    report.finish(cfg, metrics)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
+@exit_cleanly
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

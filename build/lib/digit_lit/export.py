@@ -1,0 +1,99 @@
+"""Export a checkpoint to ONNX for serving without torch or Lightning: `python -m digit_lit.export ckpt_path=X.ckpt`.
+
+Writes X.onnx: input `image` [N, 1, 28, 28] float in [0, 1] (white ink on black), output `logits` [N, members, 10]
+(normalisation inside the graph). The decision rule (temperature, score, threshold) travels in the file's
+`metadata_props`, bound to the graph by a digest, and `guard.Guard` applies it. X.json beside it is a card for people:
+the same rule, and the sha256 of the .onnx it describes. Both files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
+from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.files import atomic_write
+from digit_lit.guard import FORMAT, Guard, file_sha256
+from digit_lit.guard_onnx import INPUT, META_DIGEST, META_FORMAT, META_NET, META_RULE, OUTPUT, onnx_digest
+
+
+class MemberLogits(nn.Module):
+    """The net with its logits always shaped [N, members, 10] (a single net is an ensemble of one)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        logits = self.net(image)
+        return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
+
+
+def onnx_model(guard: Guard, spec: dict[str, Any]) -> Any:
+    """The ONNX ModelProto of a checkpoint-loaded guard, with its rule and digest in metadata_props."""
+    example = torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE)
+    program = torch.onnx.export(
+        MemberLogits(guard.net).eval(),
+        (example,),
+        input_names=[INPUT],
+        output_names=[OUTPUT],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        dynamo=True,
+        verbose=False,
+    )
+    model = program.model_proto
+    rule = guard.rule
+    meta = {
+        META_FORMAT: FORMAT,
+        META_RULE: json.dumps(rule.as_dict()),
+        META_NET: json.dumps(spec),
+        META_DIGEST: onnx_digest(model, rule, spec),
+    }
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model
+
+
+def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
+    ckpt_path = Path(ckpt_path)
+    if ckpt_path.suffix == ".onnx":
+        raise ConfigError(f"ckpt_path={ckpt_path} is already an ONNX export; give the .ckpt it came from")
+    guard = Guard.load(ckpt_path)
+    spec = guard.spec or {}
+    out = Path(out) if out else ckpt_path.with_suffix(".onnx")
+    if out.suffix != ".onnx":
+        raise ConfigError(f"out={out} must end in .onnx")
+    atomic_write(out, onnx_model(guard, spec).SerializeToString())
+    card = {
+        "sha256": file_sha256(out),
+        "input": {"name": INPUT, "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "range": [0.0, 1.0], "ink": "white"},
+        "output": {"name": OUTPUT, "shape": ["N", "members", NUM_CLASSES]},
+        # applied inside the graph; stated so other readers of the file know the training statistics
+        "normalisation": {"mean": MNIST_MEAN, "std": MNIST_STD, "in_graph": True},
+        "rule": guard.rule.as_dict(),
+        "accept": "mean over members of softmax(logits / temperature); accept when its max >= threshold",
+        "net": spec,
+        "checkpoint": str(ckpt_path),
+        "checkpoint_sha256": guard.identity["sha256"],
+    }
+    atomic_write(out.with_suffix(".json"), json.dumps(card, indent=1))
+    return out
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="export")
+@exit_cleanly
+def main(cfg: DictConfig) -> None:
+    out = export(cfg.ckpt_path, cfg.get("out"))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+
+
+if __name__ == "__main__":
+    main()

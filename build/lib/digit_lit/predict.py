@@ -1,0 +1,105 @@
+"""Read handwritten digits from image files, and refuse what cannot be read.
+
+    python -m digit_lit.predict ckpt_path=RUN/checkpoints/best.ckpt inputs=[photo.jpg,scans/]
+    python -m digit_lit.predict model_path=model.onnx inputs=[photo.jpg]     # onnxruntime, no torch or Lightning
+
+One JSON line per image: path, digit, confidence, top3, accepted (and error when the file could not be used).
+Exit status 1 when any file failed. In Python: `Guard.load(path).read(pil_image_or_array)` (digit_lit.guard).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+from PIL import Image, UnidentifiedImageError
+
+from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.guard import Guard
+from digit_lit.preprocess import PreprocessError
+
+# The formats predict documents, by PIL's name: only these decoders ever see a user's file (PIL would otherwise try
+# some forty formats by content, whatever the suffix, some of which fail in ways no caller expects).
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def expand(inputs: Sequence[str]) -> Iterator[Path]:
+    """Files as given; folders as their image files, sorted."""
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        else:
+            yield path
+
+
+def open_image(path: Path) -> Image.Image:
+    """Open a regular file with the documented decoders only (a FIFO or device would block or never end)."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(mode):
+        raise PreprocessError("not a regular file (a pipe, device or socket); give an image file")
+    return Image.open(path, formats=FORMATS)
+
+
+def failure(error: str) -> dict[str, Any]:
+    return {"digit": None, "confidence": None, "top3": [], "accepted": False, "error": error}
+
+
+def read_file(guard: Guard, path: Path) -> dict[str, Any]:
+    """One picture's JSON object; any way the file can fail becomes its "error", never an exception."""
+    try:
+        with open_image(path) as img:
+            return {"path": str(path), **guard.read(img)}
+    except FileNotFoundError:
+        error = "no such file"
+    except IsADirectoryError:
+        error = "is a directory"
+    except PermissionError:
+        error = "permission denied"
+    except UnidentifiedImageError:
+        error = f"not an image in a supported format ({', '.join(FORMATS)})"
+    except Image.DecompressionBombError as exc:
+        error = f"image too large: {exc}"
+    except PreprocessError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (truncated, malformed, exotic) is this file's error
+        error = f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
+    return {"path": str(path), **failure(error)}
+
+
+def predict(model: str, inputs: Sequence[str]) -> int:
+    """Print one JSON line per image; return the exit status (1 when any image failed)."""
+    guard = Guard.load(model)
+    paths = list(expand(inputs))
+    if not paths:
+        raise ConfigError("no images to read: give inputs=[FILE_OR_DIR,...]")
+    failed = 0
+    for path in paths:
+        result = read_file(guard, path)
+        failed += "error" in result
+        print(json.dumps(result, allow_nan=False), flush=True)
+    return 1 if failed else 0
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
+@exit_cleanly
+def main(cfg: DictConfig) -> None:
+    model = cfg.get("model_path") or cfg.get("ckpt_path")
+    if not model:
+        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
+    inputs = cfg.get("inputs") or []
+    sys.exit(predict(str(model), [inputs] if isinstance(inputs, str) else list(inputs)))
+
+
+if __name__ == "__main__":
+    main()

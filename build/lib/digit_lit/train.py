@@ -1,0 +1,51 @@
+"""Train a digit classifier: `python -m digit_lit.train model=mlp trainer=gpu`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig
+
+from digit_lit import report
+from digit_lit.config import check_config, instantiate
+from digit_lit.errors import exit_cleanly
+from digit_lit.module import DigitClassifier
+from digit_lit.trainer import make_trainer, resume_path
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    check_config(cfg)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    model: DigitClassifier = instantiate(cfg.model)
+    trainer = make_trainer(cfg)
+
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path(cfg), weights_only=True)
+    metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
+    metrics["val/acc_best"] = float(model.val_acc_best.compute())
+    if cfg.get("test"):
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        # fast_dev_run and runs without checkpoints test the weights in hand
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        metrics["best_ckpt"] = best
+        metrics.update(model.test_report())
+    report.finish(cfg, metrics, trainer)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@exit_cleanly
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    # the value an Optuna sweep optimises
+    metric = cfg.get("optimized_metric")
+    return metrics.get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()
