@@ -39,17 +39,20 @@ def _refuse(path: Path, reason: str) -> GuardError:
     return GuardError(f"{path}: {reason}; export it again with digit_lit.export")
 
 
-def _check_card(path: Path) -> None:
+def _check_card(path: Path, rule: Rule) -> None:
+    """The card is for people, but a card that says something else than the model is refused, not ignored."""
     card = path.with_suffix(".json")
     if not card.exists():
         return
     try:
         meta = json.loads(card.read_text())
-        named = meta["sha256"]
+        named, stated = meta["sha256"], meta["rule"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _refuse(path, f"{card.name} beside it is not a digit_lit export card ({type(exc).__name__})") from None
     if named != file_sha256(path):
         raise _refuse(path, f"{card.name} beside it describes another export (sha256 differs)")
+    if stated != rule.as_dict():
+        raise _refuse(path, f"{card.name} beside it states another decision rule than the model's own (edited)")
 
 
 def load_onnx(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], Rule]:
@@ -72,7 +75,7 @@ def load_onnx(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], Rule]:
         raise _refuse(
             path, f"its graph or decision rule (threshold {rule.threshold}) changed after export (digest mismatch)"
         )
-    _check_card(path)
+    _check_card(path, rule)
     inputs = [(i.name, [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim]) for i in model.graph.input]
     outputs = [o.name for o in model.graph.output]
     if (

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
@@ -94,6 +95,11 @@ def predict(model: str, inputs: Sequence[str]) -> int:
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
+    added = [o.lstrip("+").split("=")[0] for o in HydraConfig.get().overrides.task if o.startswith("+")]
+    if added:  # e.g. +threshold=0.5, which predict would otherwise ignore in silence
+        raise ConfigError(
+            f"predict has no setting {', '.join(added)}: the decision rule is the model's own; retrain to change it"
+        )
     model = cfg.get("model_path") or cfg.get("ckpt_path")
     if not model:
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")

@@ -77,3 +77,11 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     overrides = ["model=mlp", "trainer.max_epochs=3", "data.val_size=100", "data.batch_size=50", "logger=none"]
     cfg = compose_train(overrides, base / "run", write_tiny_mnist(base / "data"))
     return Path(train(cfg)["best_ckpt"])
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_ckpt: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny_ckpt exported to ONNX, its .json card beside it (tests copy both before editing them)."""
+    from digit_lit.export import export
+
+    return export(tiny_ckpt, tmp_path_factory.mktemp("tiny_onnx") / "tiny.onnx")

@@ -1,0 +1,81 @@
+"""An exported model is used only as exported (issue 10, item 3): its rule travels inside the .onnx, bound by a
+digest, and the .json card beside it must name that very file. Anything else is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from digit_lit.guard import Guard
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.pictures import fake_digit_png
+from tests.helpers.tamper import edit_onnx_rule, rule_json
+
+
+def copy_export(src: Path, dst: Path) -> Path:
+    """The .onnx and its .json card, copied to dst (an .onnx path)."""
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
+def missing_threshold(src: Path, dst: Path) -> None:
+    edit_onnx_rule(src, dst, rule_json(src, threshold=None))
+
+
+def text_threshold(src: Path, dst: Path) -> None:
+    edit_onnx_rule(src, dst, rule_json(src, threshold="high"))
+
+
+def lower_threshold(src: Path, dst: Path) -> None:
+    """Metadata edited after export: a valid, lower threshold (it would accept more)."""
+    edit_onnx_rule(src, dst, rule_json(src, threshold=0.5))
+
+
+def invalid_card(src: Path, dst: Path) -> None:
+    dst.with_suffix(".json").write_text('{"sha256": "')
+
+
+def not_onnx(src: Path, dst: Path) -> None:
+    dst.write_bytes(b"PK\x03\x04 this is not an ONNX model" * 50)
+
+
+def another_exports_card(src: Path, dst: Path) -> None:
+    """The .json of another export (same format, another file) beside this .onnx."""
+    other = json.loads(dst.with_suffix(".json").read_text())
+    other["sha256"] = "0" * 64
+    dst.with_suffix(".json").write_text(json.dumps(other))
+
+
+CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "missing_threshold": (missing_threshold, "threshold=None is not a finite number"),
+    "non_numeric_threshold": (text_threshold, "threshold='high' is not a finite number"),
+    "metadata_edited": (lower_threshold, "changed after export (digest mismatch)"),
+    "invalid_json_card": (invalid_card, "m.json beside it is not a digit_lit export card (JSONDecodeError)"),
+    "not_onnx": (not_onnx, "not an ONNX model"),
+    "another_exports_card": (another_exports_card, "m.json beside it describes another export (sha256 differs)"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_broken_pair_is_refused_by_predict_in_one_line(case: str, tiny_onnx: Path, tmp_path: Path) -> None:
+    edit, message = CASES[case]
+    model = copy_export(tiny_onnx, tmp_path / "m.onnx")
+    edit(tiny_onnx, model)
+    png = fake_digit_png(tmp_path / "d.png", 2)
+    res = cli("digit_lit.predict", f"model_path={model}", f"inputs=[{png}]")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and res.stdout == ""
+    (line,) = error_lines(res)
+    assert line.startswith(f"error: {model}") and message in line, line
+
+
+def test_untouched_pair_is_read(tiny_onnx: Path, tmp_path: Path) -> None:
+    """The same copy, unedited, works: the refusals above are about the edits."""
+    model = copy_export(tiny_onnx, tmp_path / "m.onnx")
+    assert Guard.load(model).threshold == json.loads(model.with_suffix(".json").read_text())["rule"]["threshold"]
+    res = cli("digit_lit.predict", f"model_path={model}", f"inputs=[{fake_digit_png(tmp_path / 'd.png', 2)}]")
+    assert res.returncode == 0 and error_lines(res) == []
