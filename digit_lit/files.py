@@ -14,7 +14,7 @@ class OutputError(DigitLitError):
     """An output that cannot be written (read-only folder, full disk...)."""
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes | memoryview | str) -> Path:
     """Write to a temporary file in the same folder, fsync it, then rename it over `path`.
 
     The same folder, because a rename across filesystems (EXDEV) is no rename: it copies, and a kill mid-copy leaves a
