@@ -38,6 +38,10 @@ def check_config(cfg: DictConfig) -> None:
     # data.* sizes are checked by MNISTDataModule itself, which Python users build directly too
     for key in ("trainer.max_epochs", "trainer.max_steps"):
         _positive(cfg, key, allow_minus_one=True)
+    _positive(cfg, "trainer.check_val_every_n_epoch")  # null (validate by steps only) is Lightning's, and fine
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"seed={seed!r} must be an integer (or null for an unseeded run)")
     accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
@@ -45,7 +49,7 @@ def check_config(cfg: DictConfig) -> None:
             "use trainer=cpu"
         )
     outliers, weight = OmegaConf.select(cfg, "data.outliers"), OmegaConf.select(cfg, "model.outlier_weight")
-    if outliers and not weight:
+    if isinstance(outliers, int) and outliers > 0 and not weight:  # other values: MNISTDataModule refuses them
         raise ConfigError(f"data.outliers={outliers} needs model.outlier_weight > 0 (e.g. 0.5), or they are not learnt")
     ckpt = cfg.get("ckpt_path")
     if ckpt and ckpt != "last" and not Path(ckpt).is_file():

@@ -6,7 +6,7 @@ import gzip
 import math
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lightning as L
@@ -125,8 +125,10 @@ def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, tor
 class TensorBatches:
     """Batches of a uint8 image tensor as float [0, 1] images, cut by indexing.
 
-    Under DDP each rank takes its own shard of the (epoch-seeded) order. Lightning calls
-    `sampler.set_epoch` on any loader, so the shuffle follows the trainer's epoch, resumes included.
+    The shuffle is seeded by the epoch: `set_epoch` sets it in a plain loop; under a Trainer, `epoch_of` reads
+    `trainer.current_epoch` as each pass starts. Under DDP each rank takes its own shard of that order. `position`
+    counts the batches handed out in the current pass and `resume_at` starts a pass there, so a run resumed from a
+    mid-epoch checkpoint gets the rest of that epoch's batches, in the same order, rather than its first ones again.
     """
 
     def __init__(
@@ -140,17 +142,24 @@ class TensorBatches:
         world_size: int = 1,
         outliers: torch.Tensor | None = None,
         outliers_per_batch: int = 0,
+        epoch_of: Callable[[], int] | None = None,
     ) -> None:
         self.images, self.labels = images, labels
         self.outliers, self.outliers_per_batch = outliers, outliers_per_batch
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
-        self.epoch = 0
-        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
-        self.sampler, self.batch_sampler = self, None
+        self.epoch, self.epoch_of = 0, epoch_of
+        # batches handed out in the current pass (all of them used: Lightning fetches no further ahead when the
+        # loader has a length)
+        self.position = 0
+        self._resume: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def resume_at(self, epoch: int, position: int) -> None:
+        """Start the pass of `epoch` (if it is the next one) at batch `position`: the rest of an interrupted epoch."""
+        self._resume = (epoch, position)
 
     def indices(self) -> torch.Tensor:
         n = len(self.labels)
@@ -168,9 +177,23 @@ class TensorBatches:
         return -(-per_rank // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
+        # a generator: this body runs at the first batch, once the trainer knows its epoch
+        if self.epoch_of is not None:
+            self.epoch = self.epoch_of()
+        start = 0
+        if self._resume is not None:
+            start = self._resume[1] if self._resume[0] == self.epoch else 0
+            self._resume = None
+        self.position = start
+        for batch in self._batches(start):
+            self.position += 1
+            yield batch
+
+    def _batches(self, start: int) -> Iterator[Batch]:
         idx = self.indices().to(self.images.device)
+        chunks = idx.split(self.batch_size)
         if self.outliers is None or not self.outliers_per_batch:
-            for chunk in idx.split(self.batch_size):
+            for chunk in chunks[start:]:
                 yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
             return
         # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
@@ -179,7 +202,7 @@ class TensorBatches:
             len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
         )
         extra_labels = torch.full((self.outliers_per_batch,), OUTLIER_LABEL, device=self.labels.device)
-        for chunk, extra in zip(idx.split(self.batch_size), pick.to(idx.device), strict=False):
+        for chunk, extra in zip(chunks[start:], pick.to(idx.device)[start:], strict=False):
             x = torch.cat([self.images[chunk], self.outliers[extra]])
             yield x.unsqueeze(1).float().div_(255), torch.cat([self.labels[chunk], extra_labels])
 
@@ -199,9 +222,12 @@ class MNISTDataModule(L.LightningDataModule):
         outliers_per_batch: int = 32,
     ) -> None:
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size), ("val_size", val_size)):
+        sizes = {"batch_size": batch_size, "eval_batch_size": eval_batch_size, "val_size": val_size}
+        for name, value in {**sizes, "outliers_per_batch": outliers_per_batch}.items():
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise DataError(f"data.{name}={value!r} must be a positive integer")
+        if isinstance(outliers, bool) or not isinstance(outliers, int) or outliers < 0:
+            raise DataError(f"data.outliers={outliers!r} must be 0 (none) or a positive number of non-digit pictures")
         self.data_dir = os.fspath(data_dir)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_size, self.split_seed, self.shuffle_seed = val_size, split_seed, shuffle_seed
@@ -210,6 +236,18 @@ class MNISTDataModule(L.LightningDataModule):
         self.n_outliers, self.outliers_per_batch = outliers, outliers_per_batch
         self.outliers: torch.Tensor | None = None
         self.splits: dict[str, Batch] = {}
+        self._train_loader: TensorBatches | None = None
+        self._resume: dict[str, int] = {}
+
+    def state_dict(self) -> dict[str, int]:
+        """Stored in every checkpoint (a LightningDataModule hook): where the training pass stood."""
+        loader = self._train_loader
+        return {"epoch": loader.epoch, "position": loader.position} if loader is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        # Lightning calls this before it builds the train loader (a loader's own state would be restored only after
+        # `estimated_stepping_batches` had already started it, i.e. never)
+        self._resume = dict(state_dict)
 
     def prepare_data(self) -> None:
         for train in (True, False):
@@ -239,12 +277,18 @@ class MNISTDataModule(L.LightningDataModule):
         extra = (
             dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
         )
-        return TensorBatches(
-            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
-        )
+        trainer = self.trainer
+        # the shuffle follows the trainer's epoch (public API), resumes included
+        epoch_of = (lambda: trainer.current_epoch) if train and trainer is not None else None
+        return TensorBatches(images, labels, bs, train, self.shuffle_seed, rank, world, epoch_of=epoch_of, **extra)
 
     def train_dataloader(self) -> TensorBatches:
-        return self._batches("train", train=True)
+        loader = self._batches("train", train=True)
+        if self._resume:
+            loader.resume_at(self._resume["epoch"], self._resume["position"])
+            self._resume = {}
+        self._train_loader = loader
+        return loader
 
     def val_dataloader(self) -> TensorBatches:
         return self._batches("val")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,17 +16,25 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
 from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.errors import CheckpointError, ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
+from digit_lit.lightning_quirks import is_logging_step
 from digit_lit.metrics import test_figures
 from digit_lit.models import build_net
 from digit_lit.outliers import OUTLIER_LABEL
 
-# Lightning sets this at import so CUDA checks cannot poison fork()ed DataLoader workers; we use none. With it set,
-# torch's optimizer.step() re-probes NVML through ctypes on every call: ~0.4 ms a step on a machine without a GPU.
-os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
-
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+def check_optimizer(optimizer: OptimizerFactory | None) -> None:
+    """Build the optimizer once on a probe parameter: torch checks lr, betas, weight decay... when one is made."""
+    if optimizer is None:
+        return
+    try:
+        optimizer(params=[torch.nn.Parameter(torch.zeros(1))])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"model.optimizer is invalid: {str(exc).strip().splitlines()[0]}") from exc
 
 
 class DigitClassifier(L.LightningModule):
@@ -47,6 +54,7 @@ class DigitClassifier(L.LightningModule):
     ) -> None:
         super().__init__()
         check_max_wrong_accept(max_wrong_accept)
+        check_optimizer(optimizer)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
@@ -60,6 +68,7 @@ class DigitClassifier(L.LightningModule):
         self.register_buffer("_train_sums", torch.zeros(3), persistent=False)  # loss sum, correct, samples
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # in the checkpoint: a resumed run knows the best epoch before it
         self._test_report: dict[str, Any] = {}
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
@@ -88,9 +97,7 @@ class DigitClassifier(L.LightningModule):
             n = digits.sum()
             correct = ((logits.argmax(1) == y) & digits).sum()
             self._train_sums += torch.stack([loss.detach() * n, correct, n])
-        # Each self.log call costs Lightning ~0.4 ms (it re-homes its result state), ~5% of an MLP step on CPU:
-        # log the step loss only on the steps Lightning writes to the logger.
-        if (self.trainer.global_step + 1) % max(self.trainer.log_every_n_steps, 1) == 0:
+        if is_logging_step(self.trainer):  # self.log costs time on every step: call it when Lightning writes
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss
 
@@ -111,10 +118,11 @@ class DigitClassifier(L.LightningModule):
         self._val_outputs.append((logits.detach(), y))
 
     def on_validation_epoch_end(self) -> None:
-        self.val_acc_best(self.val_acc.compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
+        # the sanity check's few batches (before training, or a resume) are no epoch's accuracy
         if self.trainer.sanity_checking or not self._val_outputs:
             return
+        self.val_acc_best(self.val_acc.compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
         logits = torch.cat([o[0] for o in self._val_outputs])
         labels = torch.cat([o[1] for o in self._val_outputs])
         if self.trainer.world_size > 1:  # every rank fits the same calibration on the whole split
@@ -173,6 +181,20 @@ class DigitClassifier(L.LightningModule):
                 "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
             }
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Before Lightning loads a checkpoint to resume: it must hold this very net, or one line says so."""
+        stored = checkpoint.get("state_dict")
+        ours = self.state_dict()
+        if not isinstance(stored, dict) or any(
+            k not in stored or not isinstance(stored[k], torch.Tensor) or stored[k].shape != v.shape
+            for k, v in ours.items()
+        ):
+            spec = (checkpoint.get("hyper_parameters") or {}).get("net", "another net")
+            raise CheckpointError(
+                f"the checkpoint to resume holds {spec}, not the {self.hparams['net']} this run builds; resume with "
+                "the model settings it was trained with, or start a new run"
+            )
+
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
         return dict(self._test_report)
@@ -184,5 +206,12 @@ class DigitClassifier(L.LightningModule):
         if self.scheduler is None:
             return optimizer
         # the schedule is laid out over the whole run in advance (e.g. OneCycleLR)
-        scheduler = self.scheduler(optimizer, total_steps=self.trainer.estimated_stepping_batches)
+        steps = self.trainer.estimated_stepping_batches
+        try:
+            scheduler = self.scheduler(optimizer, total_steps=steps)
+        except (ValueError, ZeroDivisionError) as exc:  # OneCycleLR divides by the length of each phase
+            raise ConfigError(
+                f"model.scheduler cannot be laid out over this run's {steps} optimizer steps "
+                f"({str(exc) or type(exc).__name__}); train for more steps or set model.scheduler=null"
+            ) from exc
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -13,11 +14,15 @@ from digit_lit import report
 from digit_lit.config import check_config, instantiate
 from digit_lit.errors import exit_cleanly
 from digit_lit.module import DigitClassifier
-from digit_lit.trainer import make_trainer, resume_path
+from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
+
+log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
+    log.info(f"run dir: {cfg.paths.output_dir}")
     check_config(cfg)
+    resume = resume_path(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
@@ -25,16 +30,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer = make_trainer(cfg)
 
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path(cfg), weights_only=True)
+    with stopped_cleanly(trainer):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume, weights_only=True)
     metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
     metrics["val/acc_best"] = float(model.val_acc_best.compute())
     if cfg.get("test"):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         # fast_dev_run and runs without checkpoints test the weights in hand
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        with stopped_cleanly(trainer):
+            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
         metrics["best_ckpt"] = best
         metrics.update(model.test_report())
     report.finish(cfg, metrics, trainer)
+    log.info(f"done; this run is in {cfg.paths.output_dir}")
     return metrics
 
 

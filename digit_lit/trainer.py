@@ -1,33 +1,82 @@
-"""The one place that builds the Lightning Trainer (with its callbacks and loggers) from the Hydra config."""
+"""The one place that builds the Lightning Trainer (with its callbacks and loggers) from the Hydra config, and that
+turns the ways Lightning ends a run early into digit_lit errors."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 from omegaconf import DictConfig
 
+from digit_lit.checkpoint_io import AtomicCheckpointIO
 from digit_lit.config import instantiate
-from digit_lit.errors import ConfigError
+from digit_lit.errors import ConfigError, Stopped
+from digit_lit.lightning_quirks import skip_nvml_cuda_probe
+from digit_lit.rng_state import RandomState
 
 
 def resume_path(cfg: DictConfig) -> str | None:
-    """`ckpt_path=last` resumes from this run dir's checkpoints/last.ckpt (e.g. `hydra.run.dir=` of a killed run)."""
+    """The checkpoint to resume from, read once now so that a damaged one is refused before any work.
+
+    `ckpt_path=last` resumes from this run dir's checkpoints/last.ckpt (e.g. `hydra.run.dir=` of a killed run).
+    """
     ckpt = cfg.get("ckpt_path")
     if ckpt == "last":
         last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
         if not last.is_file():
             raise ConfigError(f"ckpt_path=last but {last} does not exist; point hydra.run.dir at the run to resume")
-        return str(last)
+        ckpt = str(last)
+    if ckpt:
+        AtomicCheckpointIO().load_checkpoint(ckpt, weights_only=True)
     return ckpt
 
 
 def make_trainer(cfg: DictConfig) -> L.Trainer:
+    skip_nvml_cuda_probe()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    # every run: the RNG states in each checkpoint (an exact resume), and checkpoints written atomically
+    callbacks.append(RandomState())
     try:
-        return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
     except ConfigError:
         raise
     except Exception as exc:  # Lightning's MisconfigurationException and friends
         raise ConfigError(f"bad trainer settings: {str(exc).splitlines()[0]}") from exc
+
+
+@contextlib.contextmanager
+def stopped_cleanly(trainer: L.Trainer) -> Iterator[None]:
+    """Around `trainer.fit`/`test`: a stop by signal or a setting Lightning refuses becomes one line (errors.fail).
+
+    SIGTERM: Lightning's handler lets the current batch finish, runs the callbacks' `on_exception` and raises
+    SIGTERMException, a bare SystemExit (status 0: a scheduler would see success). Ctrl+C: Lightning shuts down the
+    same way, then calls sys.exit(1) while handling the KeyboardInterrupt. Both become `Stopped` (status 143 / 130).
+    """
+    try:
+        yield
+    except SIGTERMException as exc:
+        raise Stopped(_stop_message(trainer, "SIGTERM"), signal.SIGTERM) from exc
+    except SystemExit as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise Stopped(_stop_message(trainer, "SIGINT (Ctrl+C)"), signal.SIGINT) from exc
+        raise
+    except MisconfigurationException as exc:
+        raise ConfigError(f"bad trainer settings: {str(exc).strip().splitlines()[0]}") from exc
+
+
+def _stop_message(trainer: L.Trainer, what: str) -> str:
+    where = f"epoch {trainer.current_epoch}, step {trainer.global_step}"
+    saver = trainer.checkpoint_callback
+    last = Path(saver.dirpath) / "last.ckpt" if isinstance(saver, ModelCheckpoint) and saver.dirpath else None
+    if last is not None and last.is_file():
+        return (
+            f"stopped by {what} at {where}; its checkpoints are intact: resume with "
+            f"hydra.run.dir={last.parent.parent} ckpt_path=last"
+        )
+    return f"stopped by {what} at {where}, before any checkpoint was written"
