@@ -5,6 +5,7 @@ python -m digit_lit.evaluate ckpt_path=RUN/checkpoints/epoch_009.ckpt
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from digit_lit.metrics import test_figures
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+log = logging.getLogger(__name__)
 
 
 def misclassified_grid(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, path: Path) -> int:
@@ -68,6 +71,7 @@ def nondigit_refusal(guard: Guard, n_per_family: int) -> dict[str, float]:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    log.info(f"run dir: {cfg.paths.output_dir}")
     if not cfg.get("ckpt_path"):
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
     guard = Guard.load(cfg.ckpt_path)
@@ -91,6 +95,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("nondigits"):
         metrics.update(nondigit_refusal(guard, cfg.nondigits))
     report.finish(cfg, metrics)
+    log.info(f"done; this run is in {out}")
     return metrics
 
 

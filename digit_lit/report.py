@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from rich.table import Table
 from torchmetrics.utilities.plot import plot_confusion_matrix
 
 from digit_lit.files import atomic_write
+
+log = logging.getLogger(__name__)
 
 
 def flat_config(cfg: DictConfig) -> dict[str, Any]:
@@ -33,7 +37,9 @@ def flat_config(cfg: DictConfig) -> dict[str, Any]:
 
 
 def print_report(metrics: dict[str, Any]) -> None:
-    console = Console()
+    """The report, through `logging` (Hydra's job logging shows it and keeps it in the run's log file)."""
+    text = io.StringIO()
+    console = Console(file=text, width=120)
     if "test/acc" in metrics:
         console.print(f"test accuracy: {metrics['test/acc']:.4f}")
     if "test/confusion_matrix" in metrics:
@@ -54,6 +60,7 @@ def print_report(metrics: dict[str, Any]) -> None:
         console.print(table)
     rest = {k: v for k, v in metrics.items() if isinstance(v, float) and k not in ("test/acc",)}
     console.print(", ".join(f"{k}: {v:.4g}" for k, v in rest.items()))
+    log.info(text.getvalue().rstrip())
 
 
 def finish(cfg: DictConfig, metrics: dict[str, Any], trainer: L.Trainer | None = None) -> None:

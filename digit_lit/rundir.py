@@ -1,0 +1,115 @@
+"""The run dir: one live run per folder, another run's outputs never mixed or overwritten, no empty folder left behind.
+
+`ClaimRunDir` is a Hydra callback (conf/hydra/default.yaml): Hydra creates the run dir and writes `.hydra/` and the job
+log into it before the task function starts, and only `on_run_start` comes early enough to keep another run whole.
+- An OS lock (fcntl.flock on RUN/.lock) keeps two live runs apart; the kernel releases it when the process ends,
+  kill -9 included, so a dead run never blocks its resume.
+- A folder that holds another run (metrics.json, config.yaml, checkpoints) is refused unless resuming (`ckpt_path=last`)
+  or asked to overwrite (`overwrite=true`, which removes that run's outputs first).
+- A run that fails before it produced anything (a bad setting, say) leaves no folder: at exit, a run dir this process
+  created that holds only Hydra's record, the job logs, the lock and empty folders is removed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig
+
+from digit_lit.errors import ConfigError, DigitLitError, fail
+from digit_lit.files import OutputError
+
+LOCK = ".lock"
+RUN_MARKERS = ("metrics.json", "config.yaml", "checkpoints")  # what makes a folder hold a run
+RUN_OUTPUTS = (*RUN_MARKERS, "tensorboard", "csv", "misclassified.png")  # what overwrite=true removes
+_held: list[int] = []  # the lock's descriptors: open, and so locked, until the process ends
+
+
+class ClaimRunDir(Callback):
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if rank_zero_only.rank != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
+            return
+        overwrite = config.get("overwrite", False)
+        try:
+            if not isinstance(overwrite, bool):
+                raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            claim(Path(str(config.hydra.run.dir)).absolute(), config.get("ckpt_path") == "last", overwrite)
+        except DigitLitError as err:
+            fail(err)
+
+
+def claim(run: Path, resume: bool, overwrite: bool) -> None:
+    """Create (or enter) `run` and lock it for this process; ConfigError/OutputError in one line when it is taken."""
+    new = [p for p in (run, *run.parents) if not p.exists()]
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the run dir {run} ({exc.strerror or exc}); choose a writable hydra.run.dir"
+        ) from exc
+    if new:
+        atexit.register(tidy, new)  # at once: a refusal below leaves nothing behind either
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(
+            f"{run} is in use by another live run (pid {holder}); wait for it to end or choose another hydra.run.dir"
+        ) from None
+    except OSError as exc:  # a filesystem without locks
+        raise OutputError(
+            f"cannot lock the run dir {run} ({exc.strerror or exc}); choose another hydra.run.dir"
+        ) from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _held.append(fd)
+    found = [name for name in RUN_MARKERS if _present(run / name)]
+    if found and not resume:
+        if not overwrite:
+            raise ConfigError(
+                f"{run} already holds a run ({', '.join(found)}); resume it with ckpt_path=last, replace it with "
+                "overwrite=true, or choose another hydra.run.dir"
+            )
+        for name in RUN_OUTPUTS:
+            _remove(run / name)
+
+
+def tidy(created: list[Path]) -> None:
+    """Remove the run dir (created[0]) and the parents made for it, if the run left nothing but scaffolding."""
+    run = created[0]
+    with contextlib.suppress(OSError):
+        entries = list(run.iterdir())
+        if not all(_scaffolding(e) for e in entries):
+            return
+        for entry in entries:
+            _remove(entry)
+        for folder in created:  # innermost first; a parent that other runs share is not empty and stays
+            os.rmdir(folder)
+
+
+def _present(path: Path) -> bool:
+    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+
+
+def _scaffolding(entry: Path) -> bool:
+    """Hydra's record, a job log, the lock, or a folder with no file in it."""
+    if entry.name in (".hydra", LOCK) or (entry.suffix == ".log" and entry.is_file()):
+        return True
+    return entry.is_dir() and not any(p.is_file() for p in entry.rglob("*"))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
