@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +13,7 @@ from digit_lit.constants import MNIST_MEAN, MNIST_STD
 from digit_lit.data import MNISTDataModule, TensorBatches, load_split
 from digit_lit.errors import DataError
 from digit_lit.models import Normalize
-from tests.helpers.tiny_mnist import IDX_NAMES
+from tests.helpers.tiny_mnist import IDX_NAMES, write_idx
 
 
 def _dm(data_dir: Path, **kwargs: object) -> MNISTDataModule:
@@ -119,3 +121,23 @@ def test_failed_download_is_one_clear_error(tmp_path: Path) -> None:
         pytest.raises(DataError, match=r"not found in .* and the download failed"),
     ):
         load_split(tmp_path, train=True, download=True)
+
+
+@pytest.mark.mnist
+def test_extracted_files_beside_verified_archives_are_not_trusted(mnist_dir: Path, tmp_path: Path) -> None:
+    """Extracted IDX files rewritten with valid but wrong content: what is read is still the archives' content."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    truth = {}
+    for name in IDX_NAMES["train"]:
+        shutil.copy(mnist_dir / "MNIST" / "raw" / f"{name}.gz", raw / f"{name}.gz")
+        data = gzip.decompress((raw / f"{name}.gz").read_bytes())
+        dims = data[3]  # read independently of digit_lit: LeCun's header, then the bytes
+        truth[name] = np.frombuffer(data, np.uint8, offset=4 + 4 * dims)
+    images_name, labels_name = IDX_NAMES["train"]
+    wrong_labels = (truth[labels_name] + 1) % 10  # every label valid, every label wrong
+    write_idx(raw / labels_name, wrong_labels)
+    write_idx(raw / images_name, np.zeros((len(wrong_labels), 28, 28), np.uint8))
+    images, labels = load_split(tmp_path, train=True, download=False)
+    assert np.array_equal(labels.numpy(), truth[labels_name])
+    assert np.array_equal(images.numpy().reshape(-1), truth[images_name])

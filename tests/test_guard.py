@@ -19,6 +19,7 @@ from digit_lit.guard import Guard
 from digit_lit.predict import read_file
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.pictures import fake_digit_png
+from tests.helpers.tamper import RunsCode
 from tests.helpers.tiny_mnist import make_digits, write_tiny_mnist
 
 
@@ -95,14 +96,6 @@ def test_export_onnx_parity_and_predict_without_lightning(tiny_ckpt: Path, tmp_p
     from_onnx, from_torch = json.loads(res.stdout), read_file(torch_reader, png)
     assert from_onnx["digit"] == from_torch["digit"] and from_onnx["accepted"] == from_torch["accepted"]
     assert from_onnx["confidence"] == pytest.approx(from_torch["confidence"], abs=1e-4)
-
-
-class RunsCode:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (Path.write_text, (self.marker, "pwned"))
 
 
 def test_checkpoints_that_carry_code_or_garbage_are_refused(tmp_path: Path) -> None:

@@ -66,3 +66,13 @@ def rule_json(src: Path, **changes: Any) -> str:
         else:
             rule[key] = value
     return json.dumps(rule)
+
+
+class RunsCode:
+    """Pickled, it calls Path.write_text(marker, "pwned") when loaded: a checkpoint that carries code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (self.marker, "pwned"))

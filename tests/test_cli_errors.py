@@ -1,0 +1,83 @@
+"""What used to end in a traceback is one line and a non-zero exit (issue 10, item 9): checkpoints given to train that
+are not this run's, a schedule that cannot be laid out, and folders that cannot be written. (Bad settings are in
+test_reliability.py, a damaged last.ckpt and a full disk in test_checkpoint_io.py, a read-only data dir in
+test_evaluate_data.py.)"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import torch
+
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.mounts import read_only
+from tests.helpers.tamper import RunsCode
+
+TINY = ["data.val_size=100", "data.batch_size=50", "logger=none", "callbacks.progress_bar=null"]
+
+
+def one_line(res: subprocess.CompletedProcess[str]) -> str:
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    (line,) = error_lines(res)
+    return line
+
+
+def test_resume_from_a_checkpoint_of_another_net(tiny_ckpt: Path, tiny_mnist: Path, tmp_path: Path) -> None:
+    res = cli(
+        "digit_lit.train",
+        "model=cnn",
+        *TINY,
+        f"paths.data_dir={tiny_mnist}",
+        f"ckpt_path={tiny_ckpt}",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    line = one_line(res)
+    assert line.startswith("error: the checkpoint to resume holds {'name': 'mlp'") and "not the {'name': 'cnn'" in line
+
+
+def test_resume_from_a_checkpoint_that_carries_code(tmp_path: Path) -> None:
+    marker, evil = tmp_path / "pwned", tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "pytorch-lightning_version": RunsCode(marker)}, evil)
+    line = one_line(cli("digit_lit.train", f"ckpt_path={evil}", f"hydra.run.dir={tmp_path}/run"))
+    assert line.startswith(f"error: {evil} cannot be resumed or tested from (unreadable: Weights only load failed")
+    assert not marker.exists()
+
+
+def test_resume_from_a_weights_only_file(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A file of tensors (as a guard export or another tool writes) is not a training state to resume."""
+    weights = tmp_path / "weights.ckpt"
+    torch.save({"state_dict": torch.load(tiny_ckpt, weights_only=True)["state_dict"]}, weights)
+    line = one_line(cli("digit_lit.train", f"ckpt_path={weights}", f"hydra.run.dir={tmp_path}/run"))
+    assert line.startswith(f"error: {weights} cannot be resumed or tested from (it has no pytorch-lightning_version")
+
+
+def test_schedule_too_short_for_one_cycle(tiny_mnist: Path, tmp_path: Path) -> None:
+    """OneCycleLR over 5 steps divides by zero (its warm-up phase is 0.2 * 5 - 1 = 0 steps long)."""
+    res = cli(
+        "digit_lit.train",
+        "model=linear",
+        "+trainer.limit_train_batches=5",
+        "trainer.max_epochs=1",
+        *TINY,
+        f"paths.data_dir={tiny_mnist}",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert one_line(res).startswith("error: model.scheduler cannot be laid out over this run's 5 optimizer steps")
+
+
+def test_read_only_output_dir(tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir()
+    with read_only(tmp_path / "ro"):
+        line = one_line(cli("digit_lit.train", f"hydra.run.dir={tmp_path}/ro/run"))
+    assert line.startswith(f"error: cannot create the run dir {tmp_path}/ro/run (")
+    assert line.endswith("; choose a writable hydra.run.dir")
+
+
+def test_export_into_a_read_only_folder(tiny_ckpt: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with read_only(folder):
+        line = one_line(cli("digit_lit.export", f"ckpt_path={tiny_ckpt}", f"out={folder}/m.onnx"))
+    assert line.startswith(f"error: cannot write {folder}/m.onnx (") and "choose a writable folder" in line
+    assert list(folder.iterdir()) == []

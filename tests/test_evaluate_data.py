@@ -1,0 +1,67 @@
+"""evaluate reads every dataset from the one data dir it is given, reads without writing there, and reports missing
+optional data before any work (issue 10, item 10; item 9's read-only data dir)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.mounts import read_only
+from tests.helpers.tiny_mnist import write_tiny_mnist
+
+
+def listing(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*"))}
+
+
+def test_fashion_is_read_from_data_data_dir_read_only(tiny_ckpt: Path, tmp_path: Path) -> None:
+    data = write_tiny_mnist(tmp_path / "data", 300, 100)
+    write_tiny_mnist(data, 300, 100, name="FashionMNIST")  # stands in for Fashion-MNIST: only the path is tested
+    before = listing(data)
+    with read_only(data):
+        res = cli(
+            "digit_lit.evaluate",
+            f"ckpt_path={tiny_ckpt}",
+            f"data.data_dir={data}",
+            "nondigits=2",
+            f"hydra.run.dir={tmp_path}/run",
+        )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert isinstance(json.loads((tmp_path / "run" / "metrics.json").read_text())["fashion/refused"], float)
+    assert listing(data) == before
+
+
+def test_missing_fashion_is_reported_before_any_work(tiny_ckpt: Path, tmp_path: Path) -> None:
+    data = write_tiny_mnist(tmp_path / "data", 300, 100)
+    res = cli("digit_lit.evaluate", f"ckpt_path={tiny_ckpt}", f"data.data_dir={data}", f"hydra.run.dir={tmp_path}/run")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert error_lines(res) == [
+        f"error: fashion=true but {data}/FashionMNIST/raw holds no Fashion-MNIST files; copy them there "
+        "(e.g. from ../shared/fashion-mnist) or set fashion=false"
+    ]
+    assert "test accuracy" not in res.stdout and not (tmp_path / "run").exists()  # no test run, nothing written
+
+
+@pytest.mark.mnist
+def test_nothing_is_extracted_from_the_real_archives(
+    tiny_ckpt: Path, mnist_dir: Path, fashion_dir: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    for source, name in ((mnist_dir, "MNIST"), (fashion_dir, "FashionMNIST")):
+        (data / name / "raw").mkdir(parents=True)
+        for gz in (source / name / "raw").glob("t10k-*.gz"):
+            shutil.copy(gz, data / name / "raw" / gz.name)
+    before = listing(data)
+    res = cli(
+        "digit_lit.evaluate",
+        f"ckpt_path={tiny_ckpt}",
+        f"data.data_dir={data}",
+        "nondigits=2",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert listing(data) == before  # the .gz files were read as they are: nothing extracted beside them

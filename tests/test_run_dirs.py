@@ -1,0 +1,92 @@
+"""Finding a run, and never mixing two (issue 10 item 6, issue 14 item 4): each run dir holds one run, a live run
+locks it, the run dir is named at start and end and in train.log, and a run that fails before it starts leaves none."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.paths import CONF, ROOT
+
+TINY = ["model=linear", "trainer.max_epochs=1", "data.val_size=100", "data.batch_size=50", "logger=none"]
+TINY += ["callbacks.progress_bar=null"]
+
+
+def test_a_run_dir_holds_one_run(tiny_mnist: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = [*TINY, f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={run}"]
+    first = cli("digit_lit.train", *args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    # finding it: named at the start and at the end, and the run's log is not empty
+    lines = first.stdout.splitlines()
+    assert lines[0] == f"run dir: {run}" and lines[-1] == f"done; this run is in {run}"
+    log = (run / "train.log").read_text()
+    assert f"run dir: {run}" in log and "test accuracy:" in log and f"done; this run is in {run}" in log
+    record = {p: p.read_bytes() for p in (run / "metrics.json", run / "config.yaml", run / ".hydra" / "config.yaml")}
+
+    again = cli("digit_lit.train", *args)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert error_lines(again) == [
+        f"error: {run} already holds a run (metrics.json, config.yaml, checkpoints); resume it with ckpt_path=last, "
+        "replace it with overwrite=true, or choose another hydra.run.dir"
+    ]
+    assert all(p.read_bytes() == data for p, data in record.items())  # Hydra's record of it too
+
+    stale = run / "checkpoints" / "epoch_099.ckpt"
+    stale.write_bytes(b"an earlier run's checkpoint")
+    replaced = cli("digit_lit.train", *args, "overwrite=true")
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert not stale.exists() and json.loads((run / "metrics.json").read_text())["test/acc"] >= 0.0
+
+
+def test_a_live_run_locks_its_dir(tiny_mnist: Path, tmp_path: Path) -> None:
+    run, go = tmp_path / "run", tmp_path / "go"
+    hold = ["+callbacks.hold._target_=tests.helpers.probes.WaitForFile", f"+callbacks.hold.path={go}"]
+    args = [*TINY, f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={run}"]
+    live = subprocess.Popen(
+        [sys.executable, "-m", "digit_lit.train", *args, *hold], cwd=ROOT, stdout=subprocess.DEVNULL, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not Path(f"{go}.ready").exists():
+            assert live.poll() is None and time.monotonic() < deadline, "the first run did not start"
+            time.sleep(0.1)
+        second = cli("digit_lit.train", *args)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert error_lines(second) == [
+            f"error: {run} is in use by another live run (pid {live.pid}); wait for it to end or choose another "
+            "hydra.run.dir"
+        ]
+        go.touch()
+        assert live.wait(timeout=240) == 0
+    finally:
+        live.kill()
+    assert json.loads((run / "metrics.json").read_text())["test/acc"] >= 0.0  # the live run finished, unharmed
+
+
+def test_a_run_that_fails_before_it_starts_leaves_no_folder(tmp_path: Path) -> None:
+    for entry, args in (
+        ("digit_lit.train", ["data.batch_size=-8"]),
+        ("digit_lit.evaluate", [f"ckpt_path={tmp_path}/missing.ckpt"]),
+    ):
+        res = cli(entry, *args, f"hydra.run.dir={tmp_path}/new/{entry}/run")
+        assert res.returncode == 2 and len(error_lines(res)) == 1
+    assert list(tmp_path.iterdir()) == []  # neither the run dirs nor the folders made for them
+
+
+def test_train_and_evaluate_runs_live_apart() -> None:
+    dirs = {}
+    for name in ("train", "eval"):
+        overrides = ["ckpt_path=x.ckpt"] if name == "eval" else []
+        with initialize_config_dir(str(CONF), version_base="1.3"):
+            dirs[name] = compose(name, overrides=overrides, return_hydra_config=True).hydra.run.dir
+    date_time = r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}"
+    assert re.fullmatch(f"outputs/train/{date_time}", dirs["train"])
+    assert re.fullmatch(f"outputs/eval/{date_time}", dirs["eval"])
