@@ -182,17 +182,24 @@ class DigitClassifier(L.LightningModule):
             }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Before Lightning loads a checkpoint to resume: it must hold this very net, or one line says so."""
+        """Before Lightning loads a checkpoint to resume: it must hold this very module, or one line says why not."""
         stored = checkpoint.get("state_dict")
-        ours = self.state_dict()
-        if not isinstance(stored, dict) or any(
-            k not in stored or not isinstance(stored[k], torch.Tensor) or stored[k].shape != v.shape
-            for k, v in ours.items()
-        ):
+        stored = stored if isinstance(stored, dict) else {}
+        odd = [
+            k
+            for k, v in self.state_dict().items()
+            if not isinstance(stored.get(k), torch.Tensor) or stored[k].shape != v.shape
+        ]
+        if any(k.startswith("net.") for k in odd):
             spec = (checkpoint.get("hyper_parameters") or {}).get("net", "another net")
             raise CheckpointError(
                 f"the checkpoint to resume holds {spec}, not the {self.hparams['net']} this run builds; resume with "
                 "the model settings it was trained with, or start a new run"
+            )
+        if odd:
+            raise CheckpointError(
+                f"the checkpoint to resume lacks {', '.join(odd)}: an older digit_lit wrote it; resume it with that "
+                "version, or start a new run"
             )
 
     def test_report(self) -> dict[str, Any]:
