@@ -37,4 +37,4 @@ bench: setup data
 	$(BIN)/python benchmarks/epoch_overhead.py
 
 clean:
-	rm -rf outputs/20* outputs/multirun
+	rm -rf outputs/train outputs/eval outputs/multirun outputs/20*
