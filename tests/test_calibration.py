@@ -11,10 +11,10 @@ def test_threshold_caps_wrong_accepts() -> None:
     conf = torch.tensor([0.99, 0.98, 0.97, 0.96, 0.95, 0.90, 0.80, 0.70, 0.60, 0.50])
     correct = torch.tensor([1, 1, 0, 1, 1, 0, 1, 0, 1, 1]).bool()
     # one wrong accept in ten allowed: accept down to 0.95 (the next wrong one is at 0.90)
-    thr = choose_threshold(conf, correct, 0.1)
+    thr = choose_threshold([(conf.numpy(), correct.numpy())], 0.1, confidence=None)
     assert thr == pytest.approx(0.95)
     # none allowed: stop above the first wrong one
-    assert choose_threshold(conf, correct, 0.0) == pytest.approx(0.98)
+    assert choose_threshold([(conf.numpy(), correct.numpy())], 0.0, confidence=None) == pytest.approx(0.98)
     report = rejection_report((conf >= thr).numpy(), correct.numpy())
     assert report == {"coverage": 0.5, "wrong_accept": 0.1, "accepted_acc": 0.8}
 
@@ -22,7 +22,7 @@ def test_threshold_caps_wrong_accepts() -> None:
 def test_ties_are_accepted_or_refused_together() -> None:
     conf = torch.tensor([0.9, 0.9, 0.9, 0.5])
     correct = torch.tensor([1, 0, 1, 1]).bool()
-    thr = choose_threshold(conf, correct, 0.0)
+    thr = choose_threshold([(conf.numpy(), correct.numpy())], 0.0, confidence=None)
     assert thr == ACCEPT_NOTHING and rejection_report((conf >= thr).numpy(), correct.numpy())["coverage"] == 0.0
 
 
@@ -30,7 +30,7 @@ def test_threshold_on_random_scores_meets_target() -> None:
     g = torch.Generator().manual_seed(0)
     conf = torch.rand(10_000, generator=g)
     correct = torch.rand(10_000, generator=g) < conf  # more confident, more often right
-    thr = choose_threshold(conf, correct, 0.01)
+    thr = choose_threshold([(conf.numpy(), correct.numpy())], 0.01, confidence=None)
     report = rejection_report((conf >= thr).numpy(), correct.numpy())
     assert report["wrong_accept"] <= 0.01
     # and it is the lowest such threshold: one step lower breaks the target
