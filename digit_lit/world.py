@@ -269,6 +269,13 @@ def thin(mask: np.ndarray) -> np.ndarray:
             return m[1:-1, 1:-1].astype(bool)
 
 
+def page_size(rng: np.random.Generator) -> tuple[int, int]:
+    """A random page (height, width) in px: small crops, canvas drawings, photos (see PAGE_SIDES, PAGE_ASPECT)."""
+    side = _log_uniform(rng, PAGE_SIDES[_pick(PAGE_SIDES, rng)][1])
+    ratio = _log_uniform(rng, PAGE_ASPECT)
+    return round(side * min(1.0, ratio)), round(side / max(1.0, ratio))
+
+
 def place(
     ink: np.ndarray,
     rng: np.random.Generator,
@@ -279,30 +286,30 @@ def place(
 ) -> np.ndarray:
     """The drawing put on a page of (height, width) px, its ink `height` px tall, with its top-left corner at
     `top_left` (anywhere: off-centre too). Returns float [H, W] in [0, 1]. Left None, all three are drawn: pages
-    from 24 to 320 px (`to_mnist` shrinks bigger ones to WORK_SIDE anyway), the digit small on it or filling it.
+    from 24 to 320 px (`to_mnist` shrinks bigger ones to WORK_SIDE anyway), the digit small on it or filling it,
+    always whole. Given explicitly, they may put part of the drawing outside the page: the frame cuts it off.
     """
     ink = _trim(ink)
-    if page is None:
-        kind = _pick(PAGE_SIDES, rng)
-        side = _log_uniform(rng, PAGE_SIDES[kind][1])
-        ratio = _log_uniform(rng, PAGE_ASPECT)
-        page = (round(side * min(1.0, ratio)), round(side / max(1.0, ratio)))
-    ph, pw = page
+    ph, pw = page = page_size(rng) if page is None else page
     aspect = ink.shape[1] / ink.shape[0]
     if height is None:
         height = _log_uniform(rng, DIGIT_FILL) * ph
         height = max(height, MIN_DIGIT_PX * max(1.0, max(page) / WORK_SIDE))
-    height = round(min(height, ph, pw / aspect))  # never taller or wider than the page
-    width = max(1, min(pw, round(height * aspect)))
-    height = max(1, height)
+        height = min(height, ph, pw / aspect)  # a drawn size fits the page
+    height = max(1, round(height))
+    width = max(1, round(height * aspect))
+    if top_left is None:
+        top_left = (int(rng.integers(0, max(ph - height, 0) + 1)), int(rng.integers(0, max(pw - width, 0) + 1)))
     shrinking = height < ink.shape[0]
     # box filter when shrinking: a fine line becomes faint instead of vanishing, as in a downscaled photo
-    small = _resize(ink, (width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC)
-    if top_left is None:
-        top_left = (int(rng.integers(0, ph - height + 1)), int(rng.integers(0, pw - width + 1)))
+    small = np.clip(
+        _resize(ink, (width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC), 0, 1
+    )
     y, x = top_left
+    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + height, ph), min(x + width, pw)
     out = np.zeros(page, np.float32)
-    out[y : y + height, x : x + width] = np.clip(small, 0, 1)[: ph - y, : pw - x]
+    if y1 > y0 and x1 > x0:
+        out[y0:y1, x0:x1] = small[y0 - y : y1 - y, x0 - x : x1 - x]
     return out
 
 
@@ -520,12 +527,16 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     return img
 
 
-def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """The ink of a 28x28 MNIST digit (uint8, white on black) on a page, float [H, W] in [0, 1], and the look the
-    picture will have: another hand, another pen, placed on a page (or filling the frame of a tiny scan)."""
+def on_page(ink: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A drawing on a random page, float [H, W] in [0, 1], and the look the picture will have (`pick_look`): placed
+    on the page, or filling the frame of a tiny scan."""
     look = pick_look(rng)
-    ink = pen(handwriting(digit, rng), rng)
     return (fill_frame(ink) if look == "tiny" else place(ink, rng)), look
+
+
+def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page`."""
+    return on_page(pen(handwriting(digit, rng), rng), rng)
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:

@@ -12,7 +12,6 @@ from scipy import ndimage
 
 from digit_lit import world
 from digit_lit.world import (
-    CHUNK,
     MIN_CONTRAST,
     READABLE,
     agreement,
@@ -338,8 +337,9 @@ def test_unusable_pictures_are_none() -> None:
     assert to_view(Image.new("RGB", (50, 50), (255, 255, 255))) is None
 
 
-def test_world_views_do_not_depend_on_the_worker_count() -> None:
-    images = np.stack([seven(), bar()] * ((CHUNK + 20) // 2))  # two chunks
+def test_world_views_do_not_depend_on_the_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(world, "CHUNK", 16)
+    images = np.stack([seven(), bar()] * 20)  # three chunks
     views1, ok1 = world_views(images, seed=5, workers=1)
     views2, ok2 = world_views(images, seed=5, workers=2)
     assert views1.dtype == torch.uint8 and views1.shape == (len(images), 28, 28) and ok1.dtype == torch.bool
