@@ -11,11 +11,12 @@ from typing import Any
 import hydra
 import matplotlib
 import numpy as np
+import torch
 from omegaconf import DictConfig
 from torchvision.datasets import FashionMNIST
 
 from digit_lit import report
-from digit_lit.data import archives_present, load_split
+from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.metrics import test_figures
@@ -67,6 +68,23 @@ def nondigit_refusal(guard: Guard, n_per_family: int) -> dict[str, float]:
     return out
 
 
+def world_figures(
+    guard: Guard, data_dir: str, images: np.ndarray, labels: np.ndarray, renders: int, workers: int
+) -> dict[str, float]:
+    """The official test digits drawn as real-world pictures (their own seed: never seen in training or calibration)
+    and read as predict reads them. Pictures preprocessing refuses count as refused."""
+    views, view_labels, n = world_test(data_dir, torch.from_numpy(images), torch.from_numpy(labels), renders, workers)
+    probs = guard.probs(views.numpy())
+    correct = probs.argmax(1) == view_labels.numpy()
+    accepted = guard.decide(probs)
+    return {
+        "world/pictures": float(n),
+        "world/acc": float(correct.mean()),
+        "world/coverage": float(accepted.sum() / n),
+        "world/wrong_accept": float((accepted & ~correct).sum() / n),
+    }
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if not cfg.get("ckpt_path"):
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
@@ -85,6 +103,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics.update(test_figures(probs, labels, guard.rule))
     out.mkdir(parents=True, exist_ok=True)
     metrics["test/misclassified"] = misclassified_grid(images, labels, probs.argmax(1), out / "misclassified.png")
+    if cfg.get("world"):
+        metrics.update(world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2)))
     if cfg.get("fashion"):
         fashion, _ = load_split(data_dir, train=False, download=False, cls=FashionMNIST)
         metrics["fashion/refused"] = refused_share(guard, fashion.numpy())

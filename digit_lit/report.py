@@ -32,6 +32,26 @@ def flat_config(cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
+def guard_table(metrics: dict[str, Any]) -> Table:
+    """The guard's figures side by side: digits it should read (MNIST test, world test) and pictures it must refuse."""
+    table = Table(title="the guard: digits to read, pictures to refuse")
+    for col in ("set", "top-1", "coverage", "wrong-accept", "refused"):
+        table.add_column(col, justify="right" if col != "set" else "left")
+
+    def pct(key: str) -> str:
+        value = metrics.get(key)
+        return f"{100 * value:.2f}%" if isinstance(value, float) else "-"
+
+    for name, p in (("MNIST test", "test/"), ("world test", "world/")):
+        if f"{p}coverage" in metrics:
+            table.add_row(name, pct(f"{p}acc"), pct(f"{p}coverage"), pct(f"{p}wrong_accept"), "-")
+    refused = [k for k in metrics if k.startswith(("fashion/", "nondigit/")) and k.endswith("/refused")]
+    for key in refused:
+        name = "Fashion-MNIST" if key.startswith("fashion/") else f"non-digit: {key.split('/')[1]}"
+        table.add_row(name, "-", "-", "-", pct(key))
+    return table
+
+
 def print_report(metrics: dict[str, Any]) -> None:
     console = Console()
     if "test/acc" in metrics:
@@ -52,6 +72,8 @@ def print_report(metrics: dict[str, Any]) -> None:
         for d, (p, r, f) in enumerate(per_class):
             table.add_row(str(d), f"{p:.4f}", f"{r:.4f}", f"{f:.4f}")
         console.print(table)
+    if any(k.startswith(("world/", "fashion/", "nondigit/")) for k in metrics):
+        console.print(guard_table(metrics))
     rest = {k: v for k, v in metrics.items() if isinstance(v, float) and k not in ("test/acc",)}
     console.print(", ".join(f"{k}: {v:.4g}" for k, v in rest.items()))
 
