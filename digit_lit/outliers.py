@@ -595,4 +595,4 @@ def cached_outlier_views(
     def make() -> dict[str, torch.Tensor]:
         return {"views": outlier_views(n, seed, digits, workers)}
 
-    return world.cached(Path(cache_dir) / name, make)["views"]
+    return world.cached(Path(cache_dir) / name, make, {"views": (None, torch.uint8)})["views"]

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -54,7 +54,7 @@ ELASTIC_KNOTS = 4  # the field is drawn on a 4x4 grid and smoothly interpolated:
 UPSAMPLE = 4  # the digit is redrawn 4x larger than MNIST, so a fine pen is 1 px there (about 1% of its height)
 # pen: stroke width relative to the writer's own (MNIST's, ~12% of the digit's height)
 PEN_KINDS = {"fine": 0.35, "natural": 0.4, "marker": 0.25}  # P of each kind of pen
-PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.3, 2.4)}
+PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.3, 1.9)}  # wider fills loops
 FINE_PRESSURE = (0.6, 1.0)  # a fine pen's ink strength: light ballpoints leave fainter lines
 # page: the picture around the digit
 PAGE_SIDES = {"small": (0.25, (24, 64)), "medium": (0.6, (64, 192)), "large": (0.15, (192, 320))}  # P, side range
@@ -640,16 +640,25 @@ def _payload_sha(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def cached(path: Path, make: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The tensors stored at `path` if the file is whole (its recorded checksum matches), else `make()` stored there
-    atomically (a temporary file in the same folder, then os.replace: a crash never leaves half a file)."""
+def cached(
+    path: Path,
+    make: Callable[[], dict[str, torch.Tensor]],
+    expect: dict[str, tuple[tuple[int, ...] | None, torch.dtype]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The tensors stored at `path` if the file is whole (its recorded checksum matches) and holds what `expect`
+    says ({name: (shape or None, dtype)}), else `make()` stored there atomically (a temporary file in the same
+    folder, then os.replace: a crash never leaves half a file)."""
     if path.exists():
         try:
             stored = torch.load(path, weights_only=True)
             tensors = {k: v for k, v in stored.items() if k != "sha256"}
-            if stored["sha256"] == _payload_sha(tensors):
+            fits = all(
+                name in tensors and tensors[name].dtype == dtype and shape in (None, tuple(tensors[name].shape))
+                for name, (shape, dtype) in (expect or {}).items()
+            )
+            if stored["sha256"] == _payload_sha(tensors) and fits:
                 return tensors
-            log.warning("cache file %s fails its checksum; rendering it again", path)
+            log.warning("cache file %s fails its checksum or holds other tensors; rendering it again", path)
         except Exception as exc:  # noqa: BLE001 - any unreadable cache file is rebuilt, never trusted
             log.warning("cache file %s is unreadable (%s); rendering it again", path, str(exc)[:80])
     tensors = make()
@@ -677,5 +686,6 @@ def cached_world_views(
         views, ok = world_views(images, seed, workers)
         return {"views": views, "ok": ok}
 
-    out = cached(path, make)
+    n = len(images)
+    out = cached(path, make, {"views": ((n, IMAGE_SIZE, IMAGE_SIZE), torch.uint8), "ok": ((n,), torch.bool)})
     return out["views"], out["ok"]

@@ -381,6 +381,11 @@ def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
     path.write_bytes(path.read_bytes()[:100])
     cut, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
     assert len(calls) == 5 and torch.equal(cut, views)
+    # a whole file that holds other tensors under the same name (copied by hand, say) is not trusted either
+    path.unlink()
+    world.cached(path, lambda: {"views": views[:3], "ok": ok[:3]})
+    foreign, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
+    assert len(calls) == 6 and torch.equal(foreign, views)
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
