@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -79,6 +79,12 @@ BOARD_PAPER = (0.02, 0.3)  # a dark board's brightness
 BOARD_INK = (0.7, 1.0)  # chalk or white ink brightness
 MOTTLE = {"clean": 0.0, "scan": 0.015, "photo": 0.03}  # largest low-frequency paper texture amplitude
 GRAIN = {"clean": 0.005, "scan": 0.02, "photo": 0.03}  # largest fine paper grain (std)
+P_RULED = {"scan": 0.1, "photo": 0.15}  # notebook paper: printed lines under the ink ...
+P_SQUARED = 0.4  # ... squared (a grid) rather than ruled this often
+RULED_CONTRAST = (0.05, 0.2)  # ... faint: this much darker than the paper (blue-grey print)
+RULED_SPACING = (0.5, 1.2)  # ... one line per this many heights of the ink
+P_DUST, DUST_SPECKS = {"scan": 0.15, "photo": 0.1}, (1, 5)  # dust: single grey pixels, on pages of 64 px or more
+DUST_DARKNESS = (0.4, 0.8)  # a speck keeps this share of the light: dust is rarely as dark as ink
 LIGHT_GRADIENT = (0.0, 0.35)  # photos: share of light lost from one side to the other
 VIGNETTE = (0.0, 0.25)  # photos: share of light lost in the corners
 P_SHADOW, SHADOW = 0.2, (0.1, 0.3)  # photos: a hand or phone shadow over part of the page, and its depth
@@ -349,6 +355,31 @@ def paper(shape: tuple[int, int], rng: np.random.Generator, look: str, board: bo
     return np.clip(out, 0, 1)
 
 
+def ruling(page: np.ndarray, rng: np.random.Generator, spacing: float, squared: bool, contrast: float) -> np.ndarray:
+    """Notebook paper: faint blue-grey printed lines every `spacing` px (and columns too when `squared`), at a random
+    offset. They lie under the ink, so they are drawn on the blank page."""
+    h, w, _ = page.shape
+    print_colour = 1 - contrast * np.array([0.9, 0.7, 0.3], np.float32)  # a bluish print darkens red most
+    out = page.copy()
+    step = max(spacing, 3.0)
+    width = 2 if max(h, w) > 200 else 1
+    for along, size in ((0, h), (1, w)) if squared else ((0, h),):
+        for start in np.arange(_uniform(rng, (0, step)), size, step).astype(int):
+            index = [slice(None)] * 2
+            index[along] = slice(start, start + width)
+            out[tuple(index)] *= print_colour
+    return out
+
+
+def dust(rgb: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` specks of dust, one pixel each, anywhere on the picture."""
+    h, w, _ = rgb.shape
+    out = rgb.copy()
+    ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
+    out[ys, xs] *= rng.uniform(*DUST_DARKNESS, (count, 1)).astype(np.float32)
+    return out
+
+
 def ink_colour(rng: np.random.Generator, board: bool = False) -> tuple[str, np.ndarray]:
     """A kind of ink and its RGB colour: black, blue, red, green or pencil grey; chalk-bright on a board."""
     if board:
@@ -495,9 +526,10 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 
 def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = None) -> Image.Image:
-    """A drawing of ink (float [H, W] in [0, 1], 1 = ink) as a picture someone would send: paper and its tint and
-    texture, ink colour (or chalk on a board), uneven light, sensor noise, blur, low resolution and JPEG, as the
-    `look` (clean, scan, photo, lowres or tiny; drawn when None) says. Returns an RGB image.
+    """A drawing of ink (float [H, W] in [0, 1], 1 = ink) as a picture someone would send: paper and its tint,
+    texture and printed lines, ink colour (or chalk on a board), dust, uneven light, sensor noise, blur, low
+    resolution and JPEG, as the `look` (clean, scan, photo, lowres or tiny; drawn when None) says. Returns an RGB
+    image.
     """
     look = pick_look(rng) if look is None else look
     ink = np.asarray(ink, dtype=np.float32)
@@ -512,7 +544,12 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
         kind, colour = "black", np.zeros(3, np.float32)
     page = paper(ink.shape, rng, style, board)
     colour = legible(colour, float(page.mean()), board)
+    if not board and rng.random() < P_RULED.get(style, 0.0):
+        spacing = _uniform(rng, RULED_SPACING) * max(tall, 8)
+        page = ruling(page, rng, spacing, rng.random() < P_SQUARED, _uniform(rng, RULED_CONTRAST))
     rgb = lay_ink(page, ink, colour, rng, kind)
+    if min(ink.shape) >= 64 and rng.random() < P_DUST.get(style, 0.0):
+        rgb = dust(rgb, rng, int(rng.integers(DUST_SPECKS[0], DUST_SPECKS[1] + 1)))
     if style == "photo":
         rgb = uneven_light(rgb, rng)
     rgb = blur(rgb, _uniform(rng, (0.0, BLUR_MNIST_PX[look])) * tall / 20)

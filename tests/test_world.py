@@ -17,6 +17,7 @@ from digit_lit.world import (
     agreement,
     blur,
     cached_world_views,
+    dust,
     fill_frame,
     handwriting,
     ideal_view,
@@ -30,6 +31,7 @@ from digit_lit.world import (
     photo_effects,
     place,
     render,
+    ruling,
     sensor_noise,
     stroke_width,
     thin,
@@ -223,6 +225,20 @@ def test_ink_is_laid_in_its_colour_and_kept_legible() -> None:
         assert grey - dark.mean() >= MIN_CONTRAST - 1e-6
         light = legible(np.array([0.5, 0.5, 0.5], np.float32), 1 - grey, board=True)
         assert light.mean() - (1 - grey) >= MIN_CONTRAST - 1e-6
+
+
+def test_ruled_and_squared_paper_and_dust() -> None:
+    sheet = np.full((60, 80, 3), 0.9, np.float32)
+    ruled = ruling(sheet, rng(), spacing=10, squared=False, contrast=0.2)
+    rows = np.flatnonzero(ruled[:, 40, 0] < 0.89)
+    assert 5 <= len(rows) <= 7 and np.all(np.diff(rows) >= 9)  # a line every 10 px
+    assert np.all(ruled[rows, :, 2] > ruled[rows, :, 0])  # blue-grey print: less dark in blue
+    assert ruled.max() <= 0.9 and ruled[:, :, 0].min() > 0.7  # faint
+    squared = ruling(sheet, rng(), spacing=10, squared=True, contrast=0.2)
+    assert (squared[:, :, 0].min(0) < 0.89).sum() >= 7  # columns too
+    specks = dust(sheet, rng(), 5)
+    changed = (specks != sheet).any(2)
+    assert 1 <= changed.sum() <= 5 and specks.min() >= 0.9 * world.DUST_DARKNESS[0] - 1e-6
 
 
 def test_light_gradient_darkens_one_side() -> None:
