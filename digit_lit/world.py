@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
