@@ -570,7 +570,7 @@ def outlier_views_by_family(
     n: int, seed: int, digits: np.ndarray | torch.Tensor | None = None, workers: int = 2
 ) -> tuple[torch.Tensor, list[str]]:
     """`outlier_views`, with the family name of each view."""
-    arr = None if digits is None else np.asarray(digits.numpy() if isinstance(digits, torch.Tensor) else digits)
+    arr = None if digits is None else np.asarray(digits.cpu().numpy() if isinstance(digits, torch.Tensor) else digits)
     parts = world.run_chunks(_outlier_chunk, _tasks(n, seed, arr), workers)
     names, _ = _families(arr is not None)
     views = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)

@@ -657,7 +657,7 @@ def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) 
     or lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper read as ink): such a
     view must not be taught as the digit. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
     same for any number of workers."""
-    arr = images.numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     tasks = [(arr[s : s + CHUNK], seed, i) for i, s in enumerate(range(0, len(arr), CHUNK))]
     parts = run_chunks(_render_chunk, tasks, workers)
     if not parts:
@@ -669,7 +669,7 @@ def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) 
 
 def digest(array: np.ndarray | torch.Tensor) -> str:
     """A short content digest of an array (shape and bytes): part of a cache key."""
-    arr = np.ascontiguousarray(array.numpy() if isinstance(array, torch.Tensor) else array)
+    arr = np.ascontiguousarray(array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else array)
     h = hashlib.sha256(str((arr.shape, arr.dtype.str)).encode())
     h.update(arr.tobytes())
     return h.hexdigest()[:16]
