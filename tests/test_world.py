@@ -423,3 +423,9 @@ def test_real_digits_render_to_readable_mnist_like_views(mnist_dir: Path) -> Non
     height = (x.amax(2) > 0.1).float().sum(1)
     width = (x.amax(1) > 0.1).float().sum(1)
     assert torch.maximum(height, width).median() >= 19 and torch.maximum(height, width).max() <= 24
+
+
+def test_blank_and_odd_inputs_never_crash() -> None:
+    odd = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8), np.eye(28, dtype=np.uint8) * 255])
+    views, ok = world_views(odd, seed=0, workers=1)
+    assert views.shape == (3, 28, 28) and not ok[0]  # a blank digit gives a blank picture: refused
