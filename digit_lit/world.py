@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -512,7 +512,7 @@ def tiny_scan(
     levels = _pick(TINY_LEVELS, rng) if levels is None else levels
     light_ink = bool(rng.random() < P_TINY_LIGHT_INK) if light_ink is None else light_ink
     if rng.random() < P_TINY_BINARY:
-        ink = (ink > 0.5).astype(np.float32)
+        ink = (ink > 0.5 * float(ink.max())).astype(np.float32)  # relative: a fine pen's faint line is ink too
     counts = np.clip(_resize(ink, (side, side), Image.Resampling.BOX), 0, 1)
     value = np.round(counts * (levels - 1)) / (levels - 1)
     grey = value if light_ink else 1 - value
