@@ -111,7 +111,7 @@ def outlier_pool(n: int, seed: int = 0) -> torch.Tensor:
 # Non-digits seen through the world: drawn as ink at the scale of `world.handwriting`, then pen, page, photo, view.
 # One table of their random ranges; P_* and weights are per picture.
 # ---------------------------------------------------------------------------------------------------------------
-OUTLIER_VERSION = 1  # bump when a change below alters the pictures (the world's RENDER_VERSION is in the key too)
+OUTLIER_VERSION = 2  # bump when a change below alters the pictures (the world's RENDER_VERSION is in the key too)
 WORLD_FAMILIES = {  # weight of each family; those marked True need MNIST digits (skipped when none are given)
     "scribble": (0.14, False),
     "strokes": (0.1, False),
@@ -533,7 +533,7 @@ def _families(with_digits: bool) -> tuple[list[str], np.ndarray]:
 
 def _outlier_chunk(task: tuple[int, int, int, np.ndarray | None, np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
     seed, index, count, digits, bank = task
-    rng = np.random.default_rng([seed, index])
+    rng = np.random.default_rng([seed, 0, index])
     names, p = _families(digits is not None)
     features = None if bank is None else _features(bank)
     views, kinds = [], []
@@ -552,13 +552,16 @@ def _outlier_chunk(task: tuple[int, int, int, np.ndarray | None, np.ndarray | No
 def _tasks(n: int, seed: int, digits: np.ndarray | None) -> list:
     """Chunks of CHUNK pictures, each with its own seed and its own sample of the digits (so the result does not
     depend on the worker count and no task ships all of MNIST)."""
-    bank = None if digits is None else digits[np.random.default_rng([seed, 1]).choice(len(digits), BANK_SIZE)]
+    # three streams of one seed: the bank (which digits the filter compares with), each chunk's digits, its drawing
+    bank = None
+    if digits is not None:
+        bank = digits[np.random.default_rng([seed, 2]).choice(len(digits), min(BANK_SIZE, len(digits)), replace=False)]
     tasks = []
     for i, start in enumerate(range(0, n, world.CHUNK)):
         count = min(world.CHUNK, n - start)
         sample = None
         if digits is not None:
-            sample = digits[np.random.default_rng([seed, 2, i]).choice(len(digits), 3 * count)]
+            sample = digits[np.random.default_rng([seed, 1, i]).choice(len(digits), 3 * count)]
         tasks.append((seed, i, count, sample, bank))
     return tasks
 
@@ -567,7 +570,7 @@ def outlier_views_by_family(
     n: int, seed: int, digits: np.ndarray | torch.Tensor | None = None, workers: int = 2
 ) -> tuple[torch.Tensor, list[str]]:
     """`outlier_views`, with the family name of each view."""
-    arr = None if digits is None else np.asarray(digits.numpy() if isinstance(digits, torch.Tensor) else digits)
+    arr = None if digits is None else np.asarray(digits.cpu().numpy() if isinstance(digits, torch.Tensor) else digits)
     parts = world.run_chunks(_outlier_chunk, _tasks(n, seed, arr), workers)
     names, _ = _families(arr is not None)
     views = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
@@ -595,4 +598,4 @@ def cached_outlier_views(
     def make() -> dict[str, torch.Tensor]:
         return {"views": outlier_views(n, seed, digits, workers)}
 
-    return world.cached(Path(cache_dir) / name, make)["views"]
+    return world.cached(Path(cache_dir) / name, make, {"views": (None, torch.uint8)})["views"]
