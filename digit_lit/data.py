@@ -228,9 +228,12 @@ def world_views(
 def world_test(
     data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, workers: int = 2
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """The official test digits as world pictures, for evaluation only: usable views, their labels, and how many
-    pictures were drawn (those preprocessing refused are not in the views but count as refused)."""
-    views, ok = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS["test"], world_dir(data_dir), workers)
+    """The official test digits as world pictures, for evaluation only: the views preprocessing made of them (also
+    those where it lost the digit: the guard must refuse such a view), their labels, and how many pictures were drawn
+    (those preprocessing refused are not in the views but count as refused)."""
+    views, ok = cached_world_views(
+        images.repeat(renders, 1, 1), WORLD_SEEDS["test"], world_dir(data_dir), workers, readable_only=False
+    )
     return views[ok], labels.repeat(renders)[ok], len(ok)
 
 

@@ -24,6 +24,7 @@ from scipy import ndimage
 
 from digit_lit import world
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
+from digit_lit.preprocess import PREPROCESS_VERSION
 from digit_lit.world import MNIST_STROKE_FRACTION, UPSAMPLE
 
 OUTLIER_LABEL = -1  # rows of a batch with this label are non-digits
@@ -593,7 +594,7 @@ def cached_outlier_views(
     """`outlier_views`, stored in `cache_dir` under a key of both renderer versions, n, the seed and a digest of the
     digits; a damaged file is rendered again, never trusted."""
     source = "nodigits" if digits is None else world.digest(digits)
-    name = f"outliers_v{OUTLIER_VERSION}_world{world.RENDER_VERSION}_n{n}_seed{seed}_{source}.pt"
+    name = f"outliers_v{OUTLIER_VERSION}_world{world.RENDER_VERSION}p{PREPROCESS_VERSION}_n{n}_seed{seed}_{source}.pt"
 
     def make() -> dict[str, torch.Tensor]:
         return {"views": outlier_views(n, seed, digits, workers)}

@@ -34,7 +34,7 @@ from PIL import Image
 from scipy import ndimage
 
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
-from digit_lit.preprocess import WORK_SIDE, PreprocessError, to_mnist
+from digit_lit.preprocess import PREPROCESS_VERSION, WORK_SIDE, PreprocessError, to_mnist
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -630,15 +630,15 @@ def to_view(picture: Image.Image | np.ndarray) -> np.ndarray | None:
     return (x * 255 + 0.5).astype(np.uint8)
 
 
-def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    images, seed, index = task
+def _render_chunk(task: tuple[np.ndarray, int, int, bool]) -> tuple[np.ndarray, np.ndarray]:
+    images, seed, index, readable_only = task
     rng = np.random.default_rng([seed, index])
     views = np.zeros((len(images), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     ok = np.zeros(len(images), bool)
     for i, digit in enumerate(images):
         page, look = draw_page(digit, rng)
         view = to_view(photo_effects(page, rng, look=look))
-        if view is not None and agreement(view, page) >= READABLE:
+        if view is not None and (not readable_only or agreement(view, page) >= READABLE):
             views[i], ok[i] = view, True
     return views, ok
 
@@ -651,14 +651,17 @@ def run_chunks(fn: Callable, tasks: list, workers: int) -> list:
         return pool.map(fn, tasks, chunksize=1)
 
 
-def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def world_views(
+    images: np.ndarray | torch.Tensor, seed: int, workers: int = 2, readable_only: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image (uint8 [N, 28, 28]) rendered once as a world picture (`render`) and viewed through `to_mnist`:
     views uint8 [N, 28, 28] and ok bool [N]. ok is False, with a black view, where preprocessing refused the picture
-    or lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper read as ink): such a
-    view must not be taught as the digit. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
+    or (with `readable_only`) lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper
+    read as ink): such a view must not be taught as the digit, but a test keeps it, since a user's picture can come
+    out so and the guard must refuse it. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
     same for any number of workers."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    tasks = [(arr[s : s + CHUNK], seed, i) for i, s in enumerate(range(0, len(arr), CHUNK))]
+    tasks = [(arr[s : s + CHUNK], seed, i, readable_only) for i, s in enumerate(range(0, len(arr), CHUNK))]
     parts = run_chunks(_render_chunk, tasks, workers)
     if not parts:
         return torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.bool)
@@ -718,15 +721,16 @@ def cached(
 
 
 def cached_world_views(
-    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2
+    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2, readable_only: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`world_views`, stored in `cache_dir` (e.g. <data_dir>/world/) under a key of RENDER_VERSION, the seed and a
     digest of the images; a damaged or foreign file is rendered again, never trusted."""
-    path = Path(cache_dir) / f"world_v{RENDER_VERSION}_seed{seed}_{digest(images)}.pt"
+    kept = "" if readable_only else "_all"
+    path = Path(cache_dir) / f"world_v{RENDER_VERSION}p{PREPROCESS_VERSION}{kept}_seed{seed}_{digest(images)}.pt"
 
     def make() -> dict[str, torch.Tensor]:
         log.info("rendering %d world views (seed %d) into %s", len(images), seed, path)
-        views, ok = world_views(images, seed, workers)
+        views, ok = world_views(images, seed, workers, readable_only)
         return {"views": views, "ok": ok}
 
     n = len(images)
