@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig
 from torchvision.datasets import FashionMNIST
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, exit_cleanly

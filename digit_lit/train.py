@@ -9,6 +9,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.config import check_config, instantiate
 from digit_lit.errors import exit_cleanly
@@ -33,7 +34,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test"):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         # fast_dev_run and runs without checkpoints test the weights in hand
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        # verbose=False: Lightning's own table of test metrics would repeat report.finish's report
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True, verbose=False)
         metrics["best_ckpt"] = best
         metrics.update(model.test_report())
     report.finish(cfg, metrics, trainer)

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from digit_lit.train import train
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.noise import noise_in
 
 
 @pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "tiny_cnn"])
@@ -86,4 +87,5 @@ def test_ddp_cpu_two_processes(tiny_mnist: Path, tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in res.stdout + res.stderr
+    assert noise_in(res.stdout + res.stderr) == []  # each process would print the LeafSpec warning
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.0
