@@ -137,9 +137,11 @@ class DigitClassifier(L.LightningModule):
         return groups
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # the untrained model's accuracy is no run's best, nor its calibration
+            return
         self.val_acc_best(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
-        if self.trainer.sanity_checking or not self._val_outputs:
+        if not self._val_outputs:
             return
         groups = self._val_groups()
         rule = self.calibrate(groups)

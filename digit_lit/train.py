@@ -30,7 +30,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
     # the last validation epoch's figures (calibration, coverage and wrong-accept on every validation group)
     metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
-    metrics["val/acc_best"] = float(model.val_acc_best.compute())
+    if model.val_acc_best.update_called:  # not in a run that ended before its first validation
+        metrics["val/acc_best"] = float(model.val_acc_best.compute())
     if cfg.get("test"):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         # fast_dev_run and runs without checkpoints test the weights in hand

@@ -15,6 +15,16 @@ from tests.helpers.cli import cli, error_lines
 from tests.helpers.noise import noise_in
 
 
+def test_run_shorter_than_an_epoch_finishes(tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
+    """3 steps of an epoch of 10: fit ends before any validation, which the default callbacks must survive."""
+    overrides = ("model=linear", "+trainer.max_steps=3", "data.batch_size=50", "data.val_size=100")
+    cfg = train_cfg(*overrides, data_dir=tiny_mnist)
+    with pytest.warns(UserWarning, match="never calibrated"):
+        metrics = train(cfg)
+    assert "val/acc_best" not in metrics and 0.0 <= metrics["test/acc"] <= 1.0
+    assert "test/coverage" not in metrics  # no calibration, so no guard figures: said, not faked
+
+
 @pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "tiny_cnn"])
 def test_fast_dev_run(model: str, tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
     cfg = train_cfg(f"model={model}", "trainer=cpu", "debug=fast_dev_run", "data.val_size=100", data_dir=tiny_mnist)
