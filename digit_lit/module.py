@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -18,6 +19,7 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
 from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.errors import ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
 from digit_lit.metrics import test_figures
 from digit_lit.models import build_net, members
@@ -206,6 +208,21 @@ class DigitClassifier(L.LightningModule):
                 "rule": rule.as_dict(),
                 "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
             }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to resume a fit whose schedule was laid out for another length (e.g. a finished run given a higher
+        trainer.max_epochs): OneCycleLR cannot be stretched mid-run and would fail steps later, far from the cause."""
+        if self._trainer is None or self.trainer.state.fn != TrainerFn.FITTING:
+            return
+        planned = self.trainer.estimated_stepping_batches
+        for state in checkpoint.get("lr_schedulers", []):
+            laid_out = state.get("total_steps")
+            if laid_out is not None and laid_out != planned:
+                raise ConfigError(
+                    f"cannot resume {self.trainer.ckpt_path}: its learning-rate schedule was laid out for {laid_out} "
+                    f"steps and this run plans {planned:g} (trainer.max_epochs, max_steps, data.batch_size or devices "
+                    "changed); resume with the settings it started with, or start a new run"
+                )
 
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
