@@ -21,7 +21,7 @@ from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
 from digit_lit.errors import ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
-from digit_lit.metrics import test_figures
+from digit_lit.metrics import TestSamples, test_figures
 from digit_lit.models import build_net, members
 from digit_lit.outliers import OUTLIER_LABEL
 
@@ -70,6 +70,7 @@ class DigitClassifier(L.LightningModule):
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
         self._test_report: dict[str, Any] = {}
+        self._test_samples: TestSamples | None = None
         self._val_outputs: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -175,18 +176,19 @@ class DigitClassifier(L.LightningModule):
         return Rule(t, thr, self.max_wrong_accept)
 
     def on_test_epoch_start(self) -> None:
-        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._test_report: dict[str, Any] = {}
+        self._test_samples = None
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        self._test_outputs.append((members(self.net(x)).detach(), y))
+        # the images too, back in uint8 (exact: the loader made them as uint8 / 255), for the misread-digits figure
+        self._test_outputs.append((members(self.net(x)).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
 
     def on_test_epoch_end(self) -> None:
-        logits = torch.cat([o[0] for o in self._test_outputs])
-        labels = torch.cat([o[1] for o in self._test_outputs])
+        logits, labels, images = (torch.cat(parts) for parts in zip(*self._test_outputs, strict=True))
         if self.trainer.world_size > 1:  # every rank computes the figures of the whole test set
-            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+            logits, labels, images = (torch.cat(gather_all_tensors(t)) for t in (logits, labels, images))
         rule = self.rule()
         if rule is None:
             rank_zero_warn(
@@ -194,6 +196,7 @@ class DigitClassifier(L.LightningModule):
             )
         probs = (rule or Rule(1.0, ACCEPT_NOTHING, self.max_wrong_accept)).probs(logits.float().cpu().numpy())
         self._test_report = test_figures(probs, labels.cpu().numpy(), rule)
+        self._test_samples = TestSamples(images.cpu().numpy(), labels.cpu().numpy(), probs)
         scalars = {k: v for k, v in self._test_report.items() if isinstance(v, float)}
         # identical on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
         self.log_dict(scalars, sync_dist=True)
@@ -227,6 +230,10 @@ class DigitClassifier(L.LightningModule):
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
         return dict(self._test_report)
+
+    def test_samples(self) -> TestSamples | None:
+        """The finished test epoch's images, labels and calibrated probabilities (None before any test)."""
+        return self._test_samples
 
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:

@@ -24,6 +24,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model: DigitClassifier = instantiate(cfg.model)
     trainer = make_trainer(cfg)
+    report.start(cfg, trainer)
 
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path(cfg), weights_only=True)
@@ -39,7 +40,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True, verbose=False)
         metrics["best_ckpt"] = best
         metrics.update(model.test_report())
-    report.finish(cfg, metrics, trainer)
+    rule = model.rule()
+    report.finish(cfg, metrics, trainer, model.test_samples(), rule.threshold if rule else None)
     return metrics
 
 

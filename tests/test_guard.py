@@ -148,7 +148,9 @@ def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path)
     for key in (*keys, "nondigit/letter/refused", "nondigit/scribble/refused"):
         assert isinstance(metrics[key], float), key
     assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10
-    assert (tmp_path / "run" / "misclassified.png").stat().st_size > 1000
+    for figure in ("misclassified", "reliability", "confusion_matrix"):  # beside metrics.json
+        png = (tmp_path / "run" / f"{figure}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000, figure
     assert "per-class figures" in res.stdout
 
 
