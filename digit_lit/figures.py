@@ -42,8 +42,15 @@ def misclassified(samples: TestSamples, limit: int = 100) -> Figure:
     step = 28 + PAD
     for k, i in enumerate(shown.tolist()):
         r, c = divmod(k, GRID_COLUMNS)
-        ax.text(c * step + PAD + 1, r * step + PAD + 1, f"{samples.labels[i]}→{preds[i]}", color="yellow",
-                fontsize=7, va="top", ha="left")  # fmt: skip
+        ax.text(
+            c * step + PAD + 1,
+            r * step + PAD + 1,
+            f"{samples.labels[i]}→{preds[i]}",
+            color="yellow",
+            fontsize=7,
+            va="top",
+            ha="left",
+        )
     return fig
 
 
