@@ -20,9 +20,12 @@ def rows(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_extending_a_finished_one_cycle_run_is_refused_in_one_line(tiny_mnist: Path, tmp_path: Path) -> None:
-    run = [f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={tmp_path}/run", "logger=none", *TINY]
-    assert cli("digit_lit.train", *run, "trainer.max_epochs=1").returncode == 0
+def test_extending_a_finished_one_cycle_run_is_refused_in_one_line(
+    tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
+) -> None:
+    finished = train_cfg(*TINY, "logger=none", "trainer.max_epochs=1", data_dir=tiny_mnist)
+    train(finished)
+    run = [f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={finished.paths.output_dir}", "logger=none", *TINY]
     res = cli("digit_lit.train", *run, "trainer.max_epochs=2", "ckpt_path=last")
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
     (line,) = error_lines(res)
