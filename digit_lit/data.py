@@ -13,6 +13,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from torch import nn
+from torch.utils.data import SequentialSampler
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
@@ -149,8 +150,10 @@ class TensorBatches:
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.name = "train"
-        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
-        self.sampler, self.batch_sampler = self, None
+        # Lightning reads `sampler` (and `batch_sampler` beside it): it calls the sampler's set_epoch, and under
+        # overfit_batches it takes a SequentialSampler as the sign that the batches are the same every epoch
+        self.sampler = self if shuffle else SequentialSampler(range(len(labels)))
+        self.batch_sampler = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -177,7 +180,9 @@ class TensorBatches:
                 yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
             return
         # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
-        g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + self.rank)
+        # new outliers each epoch when shuffled; the same ones when not (overfit_batches: the same batches every epoch)
+        epoch = self.epoch if self.shuffle else 0
+        g = torch.Generator().manual_seed(self.seed + 7919 * epoch + self.rank)
         pick = torch.randint(
             len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
         )
@@ -316,6 +321,8 @@ class MNISTDataModule(L.LightningDataModule):
     def _batches(self, split: str, train: bool = False) -> TensorBatches:
         """The batches of one split; a loader's `name` names its validation group (see module.calibrate)."""
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        # overfit_batches means the same batches every epoch; Lightning can unshuffle only a torch DataLoader
+        shuffle = train and not (self.trainer is not None and self.trainer.overfit_batches)
         images, labels = self.splits[split]
         # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
         bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
@@ -323,7 +330,7 @@ class MNISTDataModule(L.LightningDataModule):
             dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
         )
         loader = TensorBatches(
-            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
+            images, labels, bs, shuffle=shuffle, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
         )
         loader.name = "mnist" if split in ("val", "test") else split
         return loader

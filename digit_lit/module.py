@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -18,8 +19,9 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
 from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.errors import ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
-from digit_lit.metrics import test_figures
+from digit_lit.metrics import TestSamples, test_figures
 from digit_lit.models import build_net, members
 from digit_lit.outliers import OUTLIER_LABEL
 
@@ -68,6 +70,7 @@ class DigitClassifier(L.LightningModule):
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
         self._test_report: dict[str, Any] = {}
+        self._test_samples: TestSamples | None = None
         self._val_outputs: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,9 +140,11 @@ class DigitClassifier(L.LightningModule):
         return groups
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # the untrained model's accuracy is no run's best, nor its calibration
+            return
         self.val_acc_best(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
-        if self.trainer.sanity_checking or not self._val_outputs:
+        if not self._val_outputs:
             return
         groups = self._val_groups()
         rule = self.calibrate(groups)
@@ -171,18 +176,19 @@ class DigitClassifier(L.LightningModule):
         return Rule(t, thr, self.max_wrong_accept)
 
     def on_test_epoch_start(self) -> None:
-        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._test_report: dict[str, Any] = {}
+        self._test_samples = None
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        self._test_outputs.append((members(self.net(x)).detach(), y))
+        # the images too, back in uint8 (exact: the loader made them as uint8 / 255), for the misread-digits figure
+        self._test_outputs.append((members(self.net(x)).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
 
     def on_test_epoch_end(self) -> None:
-        logits = torch.cat([o[0] for o in self._test_outputs])
-        labels = torch.cat([o[1] for o in self._test_outputs])
+        logits, labels, images = (torch.cat(parts) for parts in zip(*self._test_outputs, strict=True))
         if self.trainer.world_size > 1:  # every rank computes the figures of the whole test set
-            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+            logits, labels, images = (torch.cat(gather_all_tensors(t)) for t in (logits, labels, images))
         rule = self.rule()
         if rule is None:
             rank_zero_warn(
@@ -190,6 +196,7 @@ class DigitClassifier(L.LightningModule):
             )
         probs = (rule or Rule(1.0, ACCEPT_NOTHING, self.max_wrong_accept)).probs(logits.float().cpu().numpy())
         self._test_report = test_figures(probs, labels.cpu().numpy(), rule)
+        self._test_samples = TestSamples(images.cpu().numpy(), labels.cpu().numpy(), probs)
         scalars = {k: v for k, v in self._test_report.items() if isinstance(v, float)}
         # identical on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
         self.log_dict(scalars, sync_dist=True)
@@ -205,9 +212,28 @@ class DigitClassifier(L.LightningModule):
                 "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
             }
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to resume a fit whose schedule was laid out for another length (e.g. a finished run given a higher
+        trainer.max_epochs): OneCycleLR cannot be stretched mid-run and would fail steps later, far from the cause."""
+        if self._trainer is None or self.trainer.state.fn != TrainerFn.FITTING:
+            return
+        planned = self.trainer.estimated_stepping_batches
+        for state in checkpoint.get("lr_schedulers", []):
+            laid_out = state.get("total_steps")
+            if laid_out is not None and laid_out != planned:
+                raise ConfigError(
+                    f"cannot resume {self.trainer.ckpt_path}: its learning-rate schedule was laid out for {laid_out} "
+                    f"steps and this run plans {planned:g} (trainer.max_epochs, max_steps, data.batch_size or devices "
+                    "changed); resume with the settings it started with, or start a new run"
+                )
+
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
         return dict(self._test_report)
+
+    def test_samples(self) -> TestSamples | None:
+        """The finished test epoch's images, labels and calibrated probabilities (None before any test)."""
+        return self._test_samples
 
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:

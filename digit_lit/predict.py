@@ -21,6 +21,7 @@ import hydra
 from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
