@@ -13,19 +13,22 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from digit_lit.errors import ConfigError
 from digit_lit.export import export
 from digit_lit.guard import Guard
 from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
+from digit_lit.serve import check
 from digit_lit.serve_http import InFlightLimit
 from digit_lit.serve_process import Server, serving
 from tests.helpers.cli import cli, error_lines
-from tests.helpers.paths import ROOT
+from tests.helpers.paths import CONF, ROOT
 from tests.helpers.pictures import SEND_SIDE, STROKES, drawn, encode, fake_digit
 
 MAX_BYTES = 200_000  # the test server's limits: small, so that going over them is cheap
@@ -191,17 +194,34 @@ def test_the_log_holds_no_picture(server: Server) -> None:
         assert encoded[40:80] not in log and data[60:90] not in log
 
 
-def test_an_invalid_model_or_setting_starts_nothing(tmp_path: Path, model: Path) -> None:
+def test_an_invalid_model_starts_nothing(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
     res = cli("digit_lit.serve", f"model_path={junk}", "port=8123")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     refused = f"error: {junk}: not an ONNX model (DecodeError); export it again with digit_lit.export"
     assert error_lines(res) == [refused]
-    res = cli("digit_lit.serve", f"model_path={model}", "port=80")
-    assert res.returncode == 2 and error_lines(res) == ["error: port=80 must be an integer over 1023 and at most 65535"]
-    res = cli("digit_lit.serve")
-    assert res.returncode == 2 and "give model_path=" in error_lines(res)[0]
+    assert "serving" not in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model_path=null", "give model_path=X.onnx"),
+        ("port=80", "port=80 must be an integer over 1023 and at most 65535"),
+        ("host=example.org", "host=example.org must be 127.0.0.1 (this machine only), 0.0.0.0 or ::"),
+        ("workers_per_device=0", "workers_per_device=0 must be an integer over 0"),
+        ("batch_timeout=20", "batch_timeout=20 must be a number over 0 and at most 10"),
+        ("max_megapixels=100", "max_megapixels=100 must be a number over 0 and at most 40"),
+        ("log_level=loud", "log_level=loud must be one of critical, error, warning, info, debug, trace"),
+    ],
+)
+def test_settings_are_checked_before_anything_starts(override: str, message: str) -> None:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("serve", overrides=["model_path=m.onnx", override])
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert str(err.value).startswith(message)
 
 
 def test_overload_is_answered_503_at_once() -> None:
