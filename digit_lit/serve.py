@@ -57,6 +57,8 @@ def check(cfg: DictConfig) -> str:
     _number(cfg, "keep_alive", integer=False)
     if cfg.get("batch_timeout") != 0:
         _number(cfg, "batch_timeout", integer=False, high=cfg.timeout)
+    elif cfg.max_batch_size > 1:  # LitServe's batching loop then polls an empty queue without pause, a core a worker
+        raise ConfigError(f"max_batch_size={cfg.max_batch_size} needs batch_timeout > 0 (e.g. 0.002 s)")
     if cfg.get("max_megapixels") is not None:
         _number(cfg, "max_megapixels", integer=False, high=MAX_PIXELS / 1e6)
     if cfg.log_level not in LOG_LEVELS:

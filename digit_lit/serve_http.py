@@ -20,14 +20,14 @@ from litserve.callbacks import EventTypes
 from litserve.server import RegularRequestHandler
 from litserve.utils import WorkerSetupStatus
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digit_lit.guard import GuardError
+from digit_lit.in_flight import InFlightLimit
 from digit_lit.uploads import Upload
 
 STATIC = Path(str(files("digit_lit") / "static"))
-# the page loads only its own files; the 28x28 view arrives as a data: URL, a dropped picture's preview as blob:
-PAGE_POLICY = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'"
+# the page loads only its own files; the 28x28 view arrives as a data: URL
+PAGE_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 
 async def read_upload(request: Request, max_bytes: int) -> Upload:
@@ -51,32 +51,6 @@ class BodyAsSent(RegularRequestHandler):
 
     async def _prepare_request(self, request: Request, request_type: Any) -> Upload:
         return await read_upload(request, self.server.max_bytes)
-
-
-class InFlightLimit:
-    """503 at once when `limit` requests to `path` are already in flight in this HTTP process.
-
-    LitServe's queue is unbounded; uvicorn's limit_concurrency counts idle keep-alive connections too and answers in
-    plain text, so this counts requests and answers in JSON.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int, path: str) -> None:
-        self.app, self.limit, self.path = app, limit, path
-        self.in_flight = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
-            return
-        if self.in_flight >= self.limit:
-            busy = {"error": f"server busy: {self.limit} requests in flight; retry in a moment"}
-            await JSONResponse(busy, status_code=503, headers={"Retry-After": "1"})(scope, receive, send)
-            return
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
 
 
 async def json_error(request: Request, exc: Exception) -> Response:
@@ -103,8 +77,9 @@ class GuardServer(ls.LitServer):
         # LitServe's own "/" and "/health" answer plain text: the guard's serve the page and say which model runs
         ours = ("/", self.healthcheck_path)
         self.app.router.routes[:] = [r for r in self.app.router.routes if getattr(r, "path", None) not in ours]
+        # the page is public like its /static files (a browser sends no API key); /health keeps LitServe's auth
+        self.app.add_api_route("/", self.page, methods=["GET"], include_in_schema=False)
         auth = [Depends(self.setup_auth())]
-        self.app.add_api_route("/", self.page, methods=["GET"], dependencies=auth, include_in_schema=False)
         self.app.add_api_route(self.healthcheck_path, self.health, methods=["GET"], dependencies=auth)
 
     def _register_api_endpoints(self, lit_api: ls.LitAPI, request_type: Any, response_type: Any) -> None:

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,10 +23,10 @@ from starlette.routing import Route
 from digit_lit.errors import ConfigError
 from digit_lit.export import export
 from digit_lit.guard import Guard
+from digit_lit.in_flight import InFlightLimit
 from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
-from digit_lit.serve import check
-from digit_lit.serve_http import InFlightLimit
+from digit_lit.serve import build, check
 from digit_lit.serve_process import Server, serving
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.paths import CONF, ROOT
@@ -212,6 +213,7 @@ def test_an_invalid_model_starts_nothing(tmp_path: Path) -> None:
         ("host=example.org", "host=example.org must be 127.0.0.1 (this machine only), 0.0.0.0 or ::"),
         ("workers_per_device=0", "workers_per_device=0 must be an integer over 0"),
         ("batch_timeout=20", "batch_timeout=20 must be a number over 0 and at most 10"),
+        ("max_batch_size=8", "max_batch_size=8 needs batch_timeout > 0"),
         ("max_megapixels=100", "max_megapixels=100 must be a number over 0 and at most 40"),
         ("log_level=loud", "log_level=loud must be one of critical, error, warning, info, debug, trace"),
     ],
@@ -222,6 +224,20 @@ def test_settings_are_checked_before_anything_starts(override: str, message: str
     with pytest.raises(ConfigError) as err:
         check(cfg)
     assert str(err.value).startswith(message)
+
+
+def test_settings_reach_litserve() -> None:
+    """Workers, batching, timeout and the in-flight bound, as conf/serve.yaml gives them (nothing is started)."""
+    settings = ["workers_per_device=3", "max_batch_size=4", "batch_timeout=0.01", "timeout=7", "max_in_flight=5"]
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("serve", overrides=["model_path=m.onnx", *settings])
+    identity = {"model": "m.onnx", "sha256": "0" * 64, "threshold": 0.9}
+    server = build(cfg, check(cfg), SimpleNamespace(identity=identity))
+    api = server.litapi_connector.lit_apis[0]
+    assert (server.workers_per_device, server.timeout, api.max_batch_size, api.batch_timeout) == (3, 7.0, 4, 0.01)
+    assert api.sha256 == identity["sha256"] and api.model_path == "m.onnx"
+    bounds = [m.kwargs for m in server.app.user_middleware if m.cls is InFlightLimit]
+    assert bounds == [{"limit": 5, "path": "/predict"}]
 
 
 def test_overload_is_answered_503_at_once() -> None:
