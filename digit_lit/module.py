@@ -48,17 +48,20 @@ class DigitClassifier(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         max_wrong_accept: float = 0.001,
         bound_confidence: float | None = 0.95,
+        max_nondigit_accept: float | None = None,
         outlier_weight: float = 0.0,
     ) -> None:
         super().__init__()
         check_max_wrong_accept(max_wrong_accept)
         if bound_confidence is not None:
             check_max_wrong_accept(bound_confidence, "model.bound_confidence")
+        if max_nondigit_accept is not None:
+            check_max_wrong_accept(max_nondigit_accept, "model.max_nondigit_accept")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.max_wrong_accept, self.outlier_weight = max_wrong_accept, outlier_weight
-        self.bound_confidence = bound_confidence
+        self.bound_confidence, self.max_nondigit_accept = bound_confidence, max_nondigit_accept
         # float64: a threshold sits between two confidences that can differ by less than float32's step near 1
         self.register_buffer("temperature", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("threshold", torch.tensor(0.0, dtype=torch.float64))
@@ -161,16 +164,21 @@ class DigitClassifier(L.LightningModule):
         self.log_dict({k: float(v) for k, v in figures.items()}, sync_dist=True, add_dataloader_idx=False)
 
     def calibrate(self, groups: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> Rule:
-        """Fit the temperature on the validation digits, then the threshold over every validation group at once."""
+        """Fit the temperature on the validation digits, then the threshold over the validation groups at once:
+        digits (mnist, world) within max_wrong_accept, drawn non-digits (outliers) within max_nondigit_accept (when
+        set; otherwise they are only watched)."""
         digits = [(z[y != OUTLIER_LABEL], y[y != OUTLIER_LABEL]) for z, y in groups.values()]
         t = fit_temperature(torch.cat([z for z, _ in digits]), torch.cat([y for _, y in digits]))
         unfitted = Rule(t, ACCEPT_NOTHING, self.max_wrong_accept)  # the confidences the guard will compute
         scored = []
-        for logits, labels in groups.values():
+        for name, (logits, labels) in groups.items():
+            target = self.max_nondigit_accept if name == "outliers" else self.max_wrong_accept
+            if target is None:
+                continue
             probs = unfitted.probs(logits.float().cpu().numpy())
             # a non-digit (OUTLIER_LABEL) is never a correct accept
-            scored.append((unfitted.confidence(probs), probs.argmax(1) == labels.cpu().numpy()))
-        thr = choose_threshold(scored, self.max_wrong_accept, self.bound_confidence)
+            scored.append((unfitted.confidence(probs), probs.argmax(1) == labels.cpu().numpy(), target))
+        thr = choose_threshold(scored, self.bound_confidence)
         self.temperature.fill_(t)
         self.threshold.fill_(thr)
         return Rule(t, thr, self.max_wrong_accept)
