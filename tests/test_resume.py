@@ -1,79 +1,59 @@
-"""A seeded CPU run killed with SIGKILL and resumed with `ckpt_path=last` is the uninterrupted run, to the bit
-(issue 10, item 7): same batches, weights, RNG states and losses at every step after the resume, same final weights
-and optimizer, same metrics.json."""
+"""Resume edges: a finished one-cycle run given more epochs, and a CSV-logged resume keeping its earlier rows."""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
+import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-import torch
+from omegaconf import DictConfig
 
-from tests.helpers.cli import cli
-from tests.helpers.paths import ROOT
-from tests.helpers.tiny_mnist import write_tiny_mnist
+from digit_lit.csv_logger import KeepingWriter
+from digit_lit.train import train
+from tests.helpers.cli import cli, error_lines
 
-# 500 training images, batch 10: 50 steps an epoch, 100 in all; dropout (MLP) draws from the global RNG every step
-COMMON = [
-    "model=mlp",
-    "trainer.max_epochs=2",
-    "data.val_size=100",
-    "data.batch_size=10",
-    "logger=none",
-    "callbacks.progress_bar=null",
-    "+callbacks.steps._target_=tests.helpers.probes.RecordSteps",
-]
-# where last.ckpt stands when the run is killed at step 70: the end of epoch 0 (saved after its validation), or
-# step 60, a third into epoch 1 (checkpoints every 20 steps)
-WHERE = {"epoch_end": ([], 50), "mid_epoch": (["+callbacks.model_checkpoint.every_n_train_steps=20"], 60)}
+TINY = ("model=linear", "data.val_size=100", "data.batch_size=50", "callbacks.progress_bar=null")
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_mnist(tmp_path_factory.mktemp("resume") / "data")
+def rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "metrics.csv").open() as f:
+        return list(csv.DictReader(f))
 
 
-def records(run: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    """The last record of every step (a resumed run repeats none, but keep the latest), and the final one."""
-    lines = [json.loads(line) for line in (run / "steps.jsonl").read_text().splitlines()]
-    steps = {r["step"]: r for r in lines if "step" in r}
-    (final,) = [r for r in lines if "final" in r]
-    return steps, final
+def test_extending_a_finished_one_cycle_run_is_refused_in_one_line(
+    tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
+) -> None:
+    finished = train_cfg(*TINY, "logger=none", "trainer.max_epochs=1", data_dir=tiny_mnist)
+    train(finished)
+    run = [f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={finished.paths.output_dir}", "logger=none", *TINY]
+    res = cli("digit_lit.train", *run, "trainer.max_epochs=2", "ckpt_path=last")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    (line,) = error_lines(res)
+    assert "learning-rate schedule was laid out for 10 steps and this run plans 20" in line
+    assert line.endswith("resume with the settings it started with, or start a new run")
 
 
-@pytest.mark.parametrize("where", list(WHERE))
-def test_resumed_run_is_the_uninterrupted_run(where: str, data: Path, tmp_path: Path) -> None:
-    extra, saved_at = WHERE[where]
-    args = [*COMMON, *extra, f"paths.data_dir={data}"]
-    whole = cli("digit_lit.train", *args, f"hydra.run.dir={tmp_path}/whole")
-    assert whole.returncode == 0, whole.stderr[-3000:]
+def test_csv_logged_resume_keeps_the_earlier_rows(tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
+    # no schedule (nothing laid out in advance), so the finished run can be extended
+    first = train_cfg(*TINY, "logger=csv", "model.scheduler=null", "trainer.max_epochs=1", data_dir=tiny_mnist)
+    train(first)
+    logs = Path(first.paths.output_dir) / "csv"
+    before = rows(logs)
+    extended = ("trainer.max_epochs=2", "ckpt_path=last")
+    train(train_cfg(*TINY, "logger=csv", "model.scheduler=null", *extended, data_dir=tiny_mnist))
+    after = rows(logs)
+    assert after[: len(before)] == [{k: row.get(k, "") for k in after[0]} for row in before]
+    assert [row["epoch"] for row in after if row["train/acc"]] == ["0", "1"]
 
-    run = tmp_path / "killed"
-    kill = ["+callbacks.kill._target_=tests.helpers.probes.SignalAt", "+callbacks.kill.step=70"]
-    killed = subprocess.run(
-        [sys.executable, "-m", "digit_lit.train", *args, *kill, f"hydra.run.dir={run}"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=300,
-    )
-    assert killed.returncode == -signal.SIGKILL
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == saved_at
-    assert not (run / "metrics.json").exists()
 
-    resumed = cli("digit_lit.train", *args, f"hydra.run.dir={run}", "ckpt_path=last")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-
-    (steps_a, final_a), (steps_b, final_b) = records(tmp_path / "whole"), records(run)
-    assert sorted(steps_a) == sorted(steps_b) == list(range(1, 101))
-    for step in range(saved_at + 1, 101):  # the steps the resumed run did
-        assert steps_b[step] == steps_a[step], f"step {step} differs after resuming from step {saved_at}"
-    assert final_b == final_a
-    metrics_a, metrics_b = (json.loads((r / "metrics.json").read_text()) for r in (tmp_path / "whole", run))
-    for name in ("fit_seconds", "best_ckpt"):  # a duration, and a path in another folder
-        metrics_a.pop(name), metrics_b.pop(name)
-    assert metrics_b == metrics_a
+def test_resume_replaces_the_rows_of_steps_it_does_again(tmp_path: Path) -> None:
+    """Rows a killed run wrote after its last checkpoint are done again, and so logged again, by the resumed run."""
+    (tmp_path / "metrics.csv").write_text("epoch,step,train/loss\n0,9,1.0\n0,19,0.9\n1,29,0.8\n")
+    writer = KeepingWriter(str(tmp_path))
+    writer.log_metrics({"train/loss": 0.7, "val/acc": 0.5}, step=20)
+    writer.save()
+    assert [(r["step"], r["train/loss"], r["val/acc"]) for r in rows(tmp_path)] == [
+        ("9", "1.0", ""),
+        ("19", "0.9", ""),
+        ("20", "0.7", "0.5"),
+    ]

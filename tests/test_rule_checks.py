@@ -29,6 +29,10 @@ def set_hparam(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def halve_threshold(ckpt: dict[str, Any]) -> None:
+    ckpt["state_dict"]["threshold"] = ckpt["state_dict"]["threshold"] / 2
+
+
 CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "threshold_0": (set_buffer("threshold", 0.0), "threshold=0.0 must be in (0, 1]"),
     "threshold_-1": (set_buffer("threshold", -1.0), "threshold=-1.0 must be in (0, 1]"),
@@ -38,8 +42,8 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "temperature_nan": (set_buffer("temperature", math.nan), "temperature=nan is not a finite number"),
     "max_wrong_accept_1.5": (set_hparam("max_wrong_accept", 1.5), "max_wrong_accept=1.5 must be in (0, 1)"),
     "nan_weights": (poison_weights, "holds NaN or infinite values"),
-    # a valid threshold, lower than the calibrated one: it would accept more, and the digest says it was edited
-    "threshold_edited": (set_buffer("threshold", 0.5), "(digest mismatch)"),
+    # a valid threshold, half the calibrated one: it would accept more, and the digest says it was edited
+    "threshold_edited": (halve_threshold, "(digest mismatch)"),
 }
 
 
