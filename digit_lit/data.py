@@ -302,9 +302,17 @@ class MNISTDataModule(L.LightningDataModule):
         return {"epoch": loader.epoch, "position": loader.position} if loader is not None else {}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
-        # Lightning calls this before it builds the train loader (a loader's own state would be restored only after
-        # `estimated_stepping_batches` had already started it, i.e. never)
+        # Lightning calls this while it restores a checkpoint: before it builds the train loader, or after (when the
+        # run's length was asked for first), but always before the loader's first batch. (A loader's own state_dict
+        # would be restored only once `estimated_stepping_batches` had started it: never.)
         self._resume = dict(state_dict)
+        if self._train_loader is not None:
+            self._resume_loader(self._train_loader)
+
+    def _resume_loader(self, loader: TensorBatches) -> None:
+        if self._resume:
+            loader.resume_at(self._resume["epoch"], self._resume["position"])
+            self._resume = {}
 
     def prepare_data(self) -> None:
         for train in (True, False):
@@ -373,9 +381,7 @@ class MNISTDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> TensorBatches:
         loader = self._batches("train", train=True)
-        if self._resume:
-            loader.resume_at(self._resume["epoch"], self._resume["position"])
-            self._resume = {}
+        self._resume_loader(loader)
         self._train_loader = loader
         return loader
 
