@@ -37,17 +37,21 @@ class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if rank_zero_only.rank != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
             return
-        overwrite = config.get("overwrite", False)
+        overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
         try:
             if not isinstance(overwrite, bool):
                 raise ConfigError(f"overwrite={overwrite!r} must be true or false")
-            claim(Path(str(config.hydra.run.dir)).absolute(), config.get("ckpt_path") == "last", overwrite)
+            reads = Path(str(ckpt)).absolute() if ckpt not in (None, "last") else None
+            claim(Path(str(config.hydra.run.dir)).absolute(), ckpt == "last", overwrite, reads)
         except DigitLitError as err:
             fail(err)
 
 
-def claim(run: Path, resume: bool, overwrite: bool) -> None:
-    """Create (or enter) `run` and lock it for this process; ConfigError/OutputError in one line when it is taken."""
+def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -> None:
+    """Create (or enter) `run` and lock it for this process; ConfigError/OutputError in one line when it is taken.
+
+    `reads`: a model file the run reads (ckpt_path), which overwrite=true must not delete.
+    """
     new = [p for p in (run, *run.parents) if not p.exists()]
     try:
         run.mkdir(parents=True, exist_ok=True)
@@ -79,6 +83,10 @@ def claim(run: Path, resume: bool, overwrite: bool) -> None:
             raise ConfigError(
                 f"{run} already holds a run ({', '.join(found)}); resume it with ckpt_path=last, replace it with "
                 "overwrite=true, or choose another hydra.run.dir"
+            )
+        if reads is not None and reads.is_relative_to(run):
+            raise ConfigError(
+                f"overwrite=true would delete {reads}, which this run reads; choose another hydra.run.dir"
             )
         for name in RUN_OUTPUTS:
             _remove(run / name)

@@ -38,6 +38,13 @@ def test_a_run_dir_holds_one_run(tiny_mnist: Path, tmp_path: Path) -> None:
         "replace it with overwrite=true, or choose another hydra.run.dir"
     ]
     assert all(p.read_bytes() == data for p, data in record.items())  # Hydra's record of it too
+    # evaluating its own checkpoint into it, even with overwrite=true, would delete what it reads
+    last = run / "checkpoints" / "last.ckpt"
+    into = cli("digit_lit.evaluate", f"ckpt_path={last}", f"hydra.run.dir={run}", "overwrite=true")
+    assert error_lines(into) == [
+        f"error: overwrite=true would delete {last}, which this run reads; choose another hydra.run.dir"
+    ]
+    assert all(p.read_bytes() == data for p, data in record.items()) and last.exists()
 
     stale = run / "checkpoints" / "epoch_099.ckpt"
     stale.write_bytes(b"an earlier run's checkpoint")
