@@ -7,6 +7,8 @@ ink on white or tinted paper, uneven light, specks, any size, thin pens. Each st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -16,6 +18,7 @@ from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box
+MIN_SHARE = 0.05  # an ink component smaller than this share of the largest is a speck (one digit per picture)
 
 
 class PreprocessError(ValueError):
@@ -36,11 +39,11 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0
 
 
-def _shrink(img: Image.Image) -> Image.Image:
+def _shrink(img: Image.Image, side: int) -> Image.Image:
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
-    scale = WORK_SIDE / max(w, h)
+    scale = side / max(w, h)
     if scale < 1:
         img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
     return img
@@ -84,32 +87,50 @@ def _otsu(values: np.ndarray) -> float:
     return float(edges[int(np.argmax(between))])
 
 
-def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
-    """A [28, 28] float32 array in [0, 1], white digit on black, centred like MNIST. Raises PreprocessError."""
+@dataclass(frozen=True)
+class Ink:
+    """A picture's ink at working resolution: `grey` in [0, 1] (soft strokes, strongest ink at 1), `mask` the ink kept
+    (specks dropped), and `scale`, picture pixels per working pixel (to map boxes back onto the picture)."""
+
+    grey: np.ndarray
+    mask: np.ndarray
+    scale: float
+
+
+def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float = MIN_SHARE) -> Ink:
+    """The ink of a picture shrunk to `side` px on its longest side; components under `min_share` of the largest are
+    specks and dust. Raises PreprocessError when there is no usable ink."""
     img = Image.fromarray(np.asarray(image)) if isinstance(image, np.ndarray) else image
-    rgb = _to_rgb(_shrink(img))
+    small = _shrink(img, side)
+    rgb = _to_rgb(small)
     if rgb.shape[0] < 8 or rgb.shape[1] < 8:
         raise PreprocessError(f"image is {rgb.shape[1]}x{rgb.shape[0]} pixels; a digit needs at least 8x8")
     if float(rgb.max() - rgb.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
-    ink = ink_map(rgb)
-    level = max(_otsu(ink), 0.1)
-    mask = ink > level
+    distance = ink_map(rgb)
+    level = max(_otsu(distance), 0.1)
+    mask = distance > level
     # specks and dust: keep components with a real share of the ink
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
     if n == 0:
         raise PreprocessError("no ink found: the image looks blank")
     sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, n + 1))
-    keep = np.isin(labels, 1 + np.flatnonzero(sizes >= max(0.05 * sizes.max(), 4)))
+    keep = np.isin(labels, 1 + np.flatnonzero(sizes >= max(min_share * sizes.max(), 4)))
     if keep.sum() < 6:
         raise PreprocessError("no ink found: the image looks blank")
     # soft strokes: ink above the noise floor, strongest ink at 1
-    strong = float(np.percentile(ink[keep], 90))
-    grey = np.clip((ink - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    grey *= ndimage.binary_dilation(keep, iterations=2)
-    rows, cols = np.flatnonzero(keep.any(1)), np.flatnonzero(keep.any(0))
+    strong = float(np.percentile(distance[keep], 90))
+    grey = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
+    return Ink(grey, keep, img.size[0] / small.size[0])
+
+
+def frame(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The ink of `mask` (with the soft edge of `grey` around it) framed as MNIST frames a digit: cropped, thickened to
+    MNIST's stroke, fitted into the 20x20 box keeping its aspect ratio, centred by mass in 28x28. float32 [28, 28]."""
+    grey = grey * ndimage.binary_dilation(mask, iterations=2)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     grey = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    mask = keep[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = DIGIT_BOX / max(grey.shape)
     # thin pens: thicken so the stroke is about MNIST's width once scaled
     width = 4.0 * float(ndimage.distance_transform_edt(mask)[mask].mean())
@@ -127,3 +148,9 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     shift = (round(IMAGE_SIZE / 2 - 0.5 - cy), round(IMAGE_SIZE / 2 - 0.5 - cx))
     out = ndimage.shift(out, shift, order=0, mode="constant", cval=0.0)
     return np.clip(out, 0.0, 1.0)
+
+
+def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
+    """A [28, 28] float32 array in [0, 1], white digit on black, centred like MNIST. Raises PreprocessError."""
+    found = ink(image)
+    return frame(found.grey, found.mask)
