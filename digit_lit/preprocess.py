@@ -124,16 +124,23 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     return Ink(grey, keep, img.size[0] / small.size[0])
 
 
-def frame(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width of the ink in px: 4x the mean distance of ink pixels to the paper (a band of width w has
+    mean distance w/4)."""
+    return 4.0 * float(ndimage.distance_transform_edt(mask)[mask].mean())
+
+
+def frame(grey: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
     """The ink of `mask` (with the soft edge of `grey` around it) framed as MNIST frames a digit: cropped, thickened to
-    MNIST's stroke, fitted into the 20x20 box keeping its aspect ratio, centred by mass in 28x28. float32 [28, 28]."""
+    MNIST's stroke, fitted into the 20x20 box keeping its aspect ratio, centred by mass in 28x28. float32 [28, 28].
+    `width` is the stroke width in px when the caller measured it already (over a whole line of digits)."""
     grey = grey * ndimage.binary_dilation(mask, iterations=2)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     grey = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = DIGIT_BOX / max(grey.shape)
     # thin pens: thicken so the stroke is about MNIST's width once scaled
-    width = 4.0 * float(ndimage.distance_transform_edt(mask)[mask].mean())
+    width = stroke_width(mask) if width is None else width
     grow = round((MNIST_STROKE / scale - width) / 2)
     if grow > 0:
         grey = ndimage.grey_dilation(grey, size=(2 * grow + 1, 2 * grow + 1))
