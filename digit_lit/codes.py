@@ -45,14 +45,15 @@ SOFT_LEVEL = 0.05  # ... and this is where its soft edge ends (separate digits k
 @dataclass
 class Code:
     """A rendered code: the picture, its digits as a string, each digit's box [x0, y0, x1, y1] in picture px (x1, y1
-    exclusive), the code's gap kind, the kind of each neighbour pair, and the drawing before the photo (float
-    [H, W], 1 = ink, in drawing px: a low-resolution photo is smaller)."""
+    exclusive), the code's gap kind, the kind of each neighbour pair, the photo's look (world.LOOKS) and the drawing
+    before the photo (float [H, W], 1 = ink, in drawing px: a low-resolution photo is smaller)."""
 
     image: Image.Image
     digits: str
     boxes: list[tuple[int, int, int, int]]
     kind: str
     gaps: list[str] = field(default_factory=list)
+    look: str = "clean"
     ink: np.ndarray | None = None
 
 
@@ -189,4 +190,4 @@ def render_code(
     picture = world.photo_effects(page, rng, look=look)
     sx, sy = picture.size[0] / page.shape[1], picture.size[1] / page.shape[0]  # low resolution keeps it small
     boxes = [(round(a * sx), round(b * sy), round(c * sx), round(d * sy)) for a, b, c, d in boxes]
-    return Code(picture, "".join(str(int(labels[i])) for i in pick), boxes, kind, gaps, page)
+    return Code(picture, "".join(str(int(labels[i])) for i in pick), boxes, kind, gaps, look, page)

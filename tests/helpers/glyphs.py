@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+from scipy import ndimage
 from torch import nn
 
 from digit_lit.guard import Guard, Rule
@@ -67,6 +68,23 @@ def draw(
         x0, y0, x1, y1 = alone.getbbox()
         boxes.append((x0, y0, x1, y1))
     return img.convert("RGB"), boxes
+
+
+def touching(first: list[Stroke], second: list[Stroke], overlap: float = 0.0, height: int = 80) -> float:
+    """How far right of `first` (drawn at 0) `second` starts so that their strokes just touch (less `overlap`, in
+    digit heights: then they cross), as the code renderer joins touching digits."""
+    lo, hi = 0.0, 1.5  # connected at lo, apart at hi
+    while hi - lo > 0.005:
+        mid = (lo + hi) / 2
+        ink = np.asarray(draw([first, second], [0.0, mid], height)[0].convert("L")) < 128
+        apart = ndimage.label(ink, structure=np.ones((3, 3)))[1] > pieces(first) + pieces(second) - 1
+        lo, hi = (lo, mid) if apart else (mid, hi)
+    return lo - overlap
+
+
+def pieces(strokes: list[Stroke]) -> int:
+    ink = np.asarray(draw([strokes], [0.0])[0].convert("L")) < 128
+    return ndimage.label(ink, structure=np.ones((3, 3)))[1]
 
 
 def code_picture(digits: str, gap: float = 0.4, height: int = 80) -> tuple[Image.Image, list[tuple]]:
