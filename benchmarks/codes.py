@@ -1,12 +1,14 @@
-"""Reading whole codes: accuracy, coverage, wrong-accept and time per code, by code length and by gap kind.
+"""Reading whole codes: segmentation, accuracy, coverage, wrong-accept and time per code, by gap kind, length and look.
 
-    python benchmarks/codes.py MODEL [--data-dir data] [--split test] [--per-cell 100] [--seed 0]
+    python benchmarks/codes.py MODEL [--data-dir data] [--split test] [--per-cell 100] [--seed 0] [--looks clean,scan]
 
 MODEL is a .ckpt or .onnx (the guard to measure). Codes of 3-10 digits are rendered by `digit_lit.codes` from the
 official test digits (`--split val` for tuning: figures on test are reported, never tuned on), `--per-cell` codes for
-each (length, gap kind). Per group it prints: read right (the code string is right, accepted or not), coverage (share
-of codes accepted), wrong-accept (accepted codes with any wrong digit, over all codes), accuracy of the accepted codes,
-and the median time of `read_code` per code on one CPU core (torch and ONNX Runtime single-threaded).
+each (length, gap kind), with the world renderer's photo looks (`--looks` keeps some). Per group it prints:
+segmented (as many digits as written, each found box centred in its true box and vice versa), read right (the code
+string is right, accepted or not), coverage (share of codes accepted), wrong-accept (accepted codes with any wrong
+digit, over all codes), accuracy of the accepted codes, and the median time of `read_code` per code on one CPU core
+(torch and ONNX Runtime single-threaded; picture decoding and rendering not included).
 """
 
 from __future__ import annotations
@@ -18,39 +20,53 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit, from any directory
 
 import numpy as np
 import torch
 
-from digit_lit.codes import GAP_KINDS, LENGTHS, code_digits, render_code
+from digit_lit.codes import GAP_KINDS, LENGTHS, LOOKS, code_digits, render_code
 from digit_lit.detect import read_code
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
 
 
-def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, per_cell: int, seed: int) -> list[dict]:
-    """One record per rendered code: its length, gap kind, truth, reading, acceptance and read time."""
+def centred(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> bool:
+    """The centre of box a lies in box b."""
+    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
+    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
+
+
+def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One record per rendered code: its length, gap kind, look, truth, reading, segmentation, verdict, read time."""
+    looks = args.looks.split(",") if args.looks else list(LOOKS)
     rows = []
     for length in range(LENGTHS[0], LENGTHS[1] + 1):
         for kind in GAP_KINDS:
-            rng = np.random.default_rng([seed, length, GAP_KINDS.index(kind)])
-            for _ in range(per_cell):
-                code = render_code(images, labels, rng, length=length, kind=kind)
+            rng = np.random.default_rng([args.seed, length, GAP_KINDS.index(kind)])
+            for n in range(args.per_cell):
+                code = render_code(images, labels, rng, length=length, kind=kind, look=looks[n % len(looks)])
                 start = time.perf_counter()
                 try:
                     out = read_code(guard, code.image)
                 except PreprocessError as exc:
-                    out = {"code": None, "accepted": False, "reason": str(exc)}
+                    out = {"code": None, "accepted": False, "digits": [], "reason": str(exc)}
                 seconds = time.perf_counter() - start
+                found = [d["box"] for d in out["digits"]]
+                segmented = len(found) == length and all(
+                    centred(f, t) and centred(t, f) for f, t in zip(found, code.boxes, strict=True)
+                )
                 rows.append(
                     {
                         "length": length,
                         "kind": kind,
+                        "look": code.look,
                         "truth": code.digits,
                         "read": out["code"],
+                        "segmented": segmented,
                         "accepted": out["accepted"],
                         "reason": out.get("reason"),
                         "ms": 1000 * seconds,
@@ -59,28 +75,34 @@ def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, per_cell: int,
     return rows
 
 
-def figures(rows: list[dict]) -> dict[str, float]:
-    n = len(rows)
+def figures(rows: list[dict[str, Any]]) -> dict[str, float]:
     right = np.array([r["read"] == r["truth"] for r in rows])
     accepted = np.array([r["accepted"] for r in rows])
     return {
-        "codes": n,
+        "codes": len(rows),
+        "segmented": float(np.mean([r["segmented"] for r in rows])),
         "read_right": float(right.mean()),
         "coverage": float(accepted.mean()),
         "wrong_accept": float((accepted & ~right).mean()),
+        "wrong_accepted": int((accepted & ~right).sum()),
         "accepted_acc": float(right[accepted].mean()) if accepted.any() else float("nan"),
         "ms_median": float(np.median([r["ms"] for r in rows])),
     }
 
 
-def table(title: str, groups: dict[str, list[dict]]) -> None:
+def table(title: str, groups: dict[str, list[dict[str, Any]]]) -> None:
     print(f"\n{title}")
-    print(f"{'group':<22}{'codes':>6}{'read right':>11}{'coverage':>10}{'wrong-acc':>10}{'acc|acc':>9}{'ms':>7}")
+    head = ("group", "codes", "segmented", "read right", "coverage", "wrong-acc", "(n)", "acc|acc", "ms")
+    print(
+        f"{head[0]:<18}{head[1]:>6}{head[2]:>10}{head[3]:>11}{head[4]:>10}{head[5]:>10}{head[6]:>5}{head[7]:>9}{head[8]:>7}"
+    )
     for name, rows in groups.items():
+        if not rows:
+            continue
         f = figures(rows)
         print(
-            f"{name:<22}{f['codes']:>6}{f['read_right']:>11.4f}{f['coverage']:>10.4f}{f['wrong_accept']:>10.4f}"
-            f"{f['accepted_acc']:>9.4f}{f['ms_median']:>7.1f}"
+            f"{name:<18}{f['codes']:>6}{f['segmented']:>10.3f}{f['read_right']:>11.3f}{f['coverage']:>10.3f}"
+            f"{f['wrong_accept']:>10.4f}{f['wrong_accepted']:>5}{f['accepted_acc']:>9.3f}{f['ms_median']:>7.1f}"
         )
 
 
@@ -91,29 +113,30 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "val"), default="test")
     parser.add_argument("--per-cell", type=int, default=100, help="codes per (length, gap kind)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--looks", default="", help=f"photo looks to use, comma-separated (default all: {list(LOOKS)})")
     parser.add_argument("--records", help="write every code's record here (JSON lines)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     guard = Guard.load(args.model)
     images, labels = code_digits(args.data_dir, args.split)
-    rows = measure(guard, images, labels, args.per_cell, args.seed)
+    rows = measure(guard, images, labels, args)
     if args.records:
         Path(args.records).write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"model {guard.identity['model']} (threshold {guard.threshold:.4f}), {args.split} digits, seed {args.seed}")
-    by_kind = {k: [r for r in rows if r["kind"] == k] for k in GAP_KINDS}
-    by_length: dict[str, list[dict]] = defaultdict(list)
+    by_length: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_length[f"{r['length']} digits"].append(r)
-    table("by gap kind (all lengths)", by_kind)
+    table("by gap kind (all lengths)", {k: [r for r in rows if r["kind"] == k] for k in GAP_KINDS})
     table("by length (all gap kinds)", dict(by_length))
-    targets = {
-        "4-8 separate": [r for r in by_kind["separate"] if 4 <= r["length"] <= 8],
-        "4-8 touching": [r for r in by_kind["touching"] if 4 <= r["length"] <= 8],
-        "4-8 overlapping": [r for r in by_kind["overlapping"] if 4 <= r["length"] <= 8],
-        "6 digits (time)": [r for r in rows if r["length"] == 6],
-        "all": rows,
-    }
-    table("targets", targets)
+    table("by look", {k: [r for r in rows if r["look"] == k] for k in LOOKS})
+    table(
+        "targets",
+        {
+            **{f"4-8 {k}": [r for r in rows if r["kind"] == k and 4 <= r["length"] <= 8] for k in GAP_KINDS},
+            "6 digits (time)": [r for r in rows if r["length"] == 6],
+            "all": rows,
+        },
+    )
 
 
 if __name__ == "__main__":
