@@ -7,8 +7,9 @@ official test digits (`--split val` for tuning: figures on test are reported, ne
 each (length, gap kind), with the world renderer's photo looks (`--looks` keeps some). Per group it prints:
 segmented (as many digits as written, each found box centred in its true box and vice versa), read right (the code
 string is right, accepted or not), coverage (share of codes accepted), wrong-accept (accepted codes with any wrong
-digit, over all codes), accuracy of the accepted codes, and the median time of `read_code` per code on one CPU core
-(torch and ONNX Runtime single-threaded; picture decoding and rendering not included).
+digit, over all codes) and how many, accuracy of the accepted codes, coverage and wrong-accept when the reader is
+told the code's length (|len: expected_length, as a platform that asked for the code can), and the median time of
+`read_code` per code on one CPU core (torch and ONNX Runtime single-threaded; decoding and rendering not included).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 
 from digit_lit.codes import GAP_KINDS, LENGTHS, LOOKS, code_digits, render_code
-from digit_lit.detect import read_code
+from digit_lit.detect import decide, read_candidates
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
 
@@ -49,12 +50,15 @@ def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, args: argparse
             rng = np.random.default_rng([args.seed, length, GAP_KINDS.index(kind)])
             for n in range(args.per_cell):
                 code = render_code(images, labels, rng, length=length, kind=kind, look=looks[n % len(looks)])
-                start = time.perf_counter()
+                start = time.perf_counter()  # read_code is read_candidates + decide
                 try:
-                    out = read_code(guard, code.image)
+                    found = read_candidates(guard, code.image)
+                    out = decide(guard, found)
+                    seconds = time.perf_counter() - start
+                    told = decide(guard, found, expected_length=length)  # the platform knows the code's length
                 except PreprocessError as exc:
-                    out = {"code": None, "accepted": False, "digits": [], "reason": str(exc)}
-                seconds = time.perf_counter() - start
+                    seconds = time.perf_counter() - start
+                    out = told = {"code": None, "accepted": False, "digits": [], "reason": str(exc)}
                 found = [d["box"] for d in out["digits"]]
                 segmented = len(found) == length and all(
                     centred(f, t) and centred(t, f) for f, t in zip(found, code.boxes, strict=True)
@@ -68,6 +72,7 @@ def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, args: argparse
                         "read": out["code"],
                         "segmented": segmented,
                         "accepted": out["accepted"],
+                        "accepted_told": told["accepted"],
                         "reason": out.get("reason"),
                         "ms": 1000 * seconds,
                     }
@@ -78,7 +83,10 @@ def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, args: argparse
 def figures(rows: list[dict[str, Any]]) -> dict[str, float]:
     right = np.array([r["read"] == r["truth"] for r in rows])
     accepted = np.array([r["accepted"] for r in rows])
+    told = np.array([r["accepted_told"] for r in rows])
     return {
+        "coverage_told": float(told.mean()),
+        "wrong_accept_told": float((told & ~right).mean()),
         "codes": len(rows),
         "segmented": float(np.mean([r["segmented"] for r in rows])),
         "read_right": float(right.mean()),
@@ -92,17 +100,18 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def table(title: str, groups: dict[str, list[dict[str, Any]]]) -> None:
     print(f"\n{title}")
-    head = ("group", "codes", "segmented", "read right", "coverage", "wrong-acc", "(n)", "acc|acc", "ms")
     print(
-        f"{head[0]:<18}{head[1]:>6}{head[2]:>10}{head[3]:>11}{head[4]:>10}{head[5]:>10}{head[6]:>5}{head[7]:>9}{head[8]:>7}"
+        f"{'group':<18}{'codes':>6}{'segmented':>10}{'read right':>11}{'coverage':>9}{'wrong-acc':>10}{'(n)':>5}"
+        f"{'acc|acc':>8}{'cov|len':>9}{'w-a|len':>9}{'ms':>7}"
     )
     for name, rows in groups.items():
         if not rows:
             continue
         f = figures(rows)
         print(
-            f"{name:<18}{f['codes']:>6}{f['segmented']:>10.3f}{f['read_right']:>11.3f}{f['coverage']:>10.3f}"
-            f"{f['wrong_accept']:>10.4f}{f['wrong_accepted']:>5}{f['accepted_acc']:>9.3f}{f['ms_median']:>7.1f}"
+            f"{name:<18}{f['codes']:>6}{f['segmented']:>10.3f}{f['read_right']:>11.3f}{f['coverage']:>9.3f}"
+            f"{f['wrong_accept']:>10.4f}{f['wrong_accepted']:>5}{f['accepted_acc']:>8.3f}{f['coverage_told']:>9.3f}"
+            f"{f['wrong_accept_told']:>9.4f}{f['ms_median']:>7.1f}"
         )
 
 

@@ -34,7 +34,7 @@ ANGLE_DEG = (-5.0, 5.0)  # each digit's own rotation (the page's tilt is LINE_TI
 ASPECT_JITTER = (0.9, 1.1)  # each digit's width stretch around the writer's (world.ASPECT)
 GAP = (0.1, 0.6)  # separate digits: room between the closest points of two neighbours
 MIN_GAP_PX = 3  # ... never less, so blur and JPEG do not bridge it
-OVERLAP = (0.04, 0.15)  # overlapping digits: how far the next digit reaches past touching
+OVERLAP = (0.1, 0.3)  # overlapping digits: how far the next digit reaches past touching, over the narrower one's width
 P_PAIR = 0.5  # in a touching (overlapping) code each neighbour pair touches (overlaps) with this P; at least one does
 MARGIN = (0.3, 1.5)  # room around the line, each side
 LOOKS = {k: p for k, p in world.LOOKS.items() if k != "tiny"}  # a whole line is never an 8x8 scan
@@ -126,7 +126,8 @@ def _next_x(
         return round(meet + 1 + max(MIN_GAP_PX, _u(rng, GAP) * h))
     if gap == "touching":
         return round(meet)
-    return round(meet - _u(rng, OVERLAP) * h)
+    # slightly: relative to the narrower digit, so a thin 1 is crossed, not swallowed
+    return round(meet - _u(rng, OVERLAP) * min(ptile.shape[1], tile.shape[1]))
 
 
 def _gaps(n: int, kind: str, rng: np.random.Generator) -> list[str]:

@@ -500,6 +500,17 @@ def decide(guard: Guard, found: Candidates, expected_length: int | None = None) 
     used = np.zeros(len(found.atoms), bool)
     for k in chosen:
         used[found.spans[k][0] : found.spans[k][1] + 1] = True
+    sure = guard.decide(found.probs)
+    # another code is a rival when it is nearly as good, or when the guard would accept every digit of it too
+    rivals = [
+        r
+        for r in readings[1:]
+        if r.score >= best.score - AMBIGUITY
+        or (
+            sure[list(r.segments)].all()
+            and sum(found.spans[k][1] - found.spans[k][0] + 1 for k in r.segments) == len(used)
+        )
+    ]
     if found.unread:
         reason = "faint marks that could not be read as ink: write darker or photograph in better light"
     elif not used.all():
@@ -510,8 +521,8 @@ def decide(guard: Guard, found: Candidates, expected_length: int | None = None) 
         reason = "not sure enough of digit " + ", ".join(str(n + 1) for n in np.flatnonzero(~accepted))
     elif not guard.rule.accepts(np.array([joint]))[0]:
         reason = "not sure enough of the code as a whole"
-    elif len(readings) > 1 and readings[1].score >= best.score - AMBIGUITY:
-        reason = f"ambiguous: could also be {readings[1].code}"
+    elif rivals:
+        reason = f"ambiguous: could also be {rivals[0].code}"
     out: dict[str, Any] = {"code": best.code, "confidence": round(joint, 6), "accepted": reason is None}
     out["digits"] = digits
     if reason is not None:
