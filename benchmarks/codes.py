@@ -132,6 +132,7 @@ def main() -> None:
     if args.records:
         Path(args.records).write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"model {guard.identity['model']} (threshold {guard.threshold:.4f}), {args.split} digits, seed {args.seed}")
+    print("load average during the run (1/5/15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))  # times are wall
     by_length: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_length[f"{r['length']} digits"].append(r)

@@ -292,19 +292,20 @@ def cut(mark: Mark, height: float, lean: float, source: int) -> list[Mark]:
     return out
 
 
-def atoms_of(mask: np.ndarray) -> tuple[list[Mark], float, float]:
-    """The atoms of a line, left to right along the slant, with the line's digit height and slant ([] if none)."""
+def atoms_of(mask: np.ndarray) -> tuple[list[Mark], list[tuple[float, float]], float, float]:
+    """The atoms of a line, left to right along the slant, with their extents along it, the line's digit height and
+    its slant ([] if none)."""
     marks = components(mask)
     height = line_height(marks)
     if height == 0:
-        return [], 0.0, 0.0
+        return [], [], 0.0, 0.0
     stripped = strip_lines(mask, height)
     if stripped is not mask:
         marks = components(stripped)
         height = line_height(marks)
     marks = clean(marks, height) if height else []
     if not marks:
-        return [], height, 0.0
+        return [], [], height, 0.0
     height = line_height(marks)
     lean = slant(marks, height)
     atoms = [a for n, m in enumerate(marks) for a in cut(m, height, lean, n)]
@@ -312,16 +313,17 @@ def atoms_of(mask: np.ndarray) -> tuple[list[Mark], float, float]:
         raise PreprocessError(f"{len(atoms)} marks: not one line of a code; crop the picture to the code")
     spans = [a.along(lean) for a in atoms]
     order = np.argsort([(lo + hi) / 2 for lo, hi in spans], kind="stable")
-    return [atoms[i] for i in order], height, lean
+    return [atoms[i] for i in order], [spans[i] for i in order], height, lean
 
 
-def boundaries(atoms: list[Mark], height: float, lean: float, pen: float) -> tuple[np.ndarray, np.ndarray]:
+def boundaries(
+    atoms: list[Mark], spans: list[tuple[float, float]], height: float, pen: float
+) -> tuple[np.ndarray, np.ndarray]:
     """What each boundary between neighbouring atoms says, in log-confidence: (part, join). Parting two pieces of one
     mark costs CUT_COST per stroke width of ink the cut crossed (touching digits meet at a point; a cut through a digit
     crosses its strokes); joining two marks costs JOIN_COST per digit height of paper between them (the parts of a
     broken digit overlap or nearly touch)."""
     part, join = np.zeros(max(len(atoms) - 1, 0)), np.zeros(max(len(atoms) - 1, 0))
-    spans = [a.along(lean) for a in atoms]
     for i, (a, b) in enumerate(itertools.pairwise(atoms)):
         if a.source >= 0 and b.source == a.source and b.piece == a.piece + 1:
             part[i] = CUT_COST * b.seam / max(pen, 1.0)
@@ -330,11 +332,10 @@ def boundaries(atoms: list[Mark], height: float, lean: float, pen: float) -> tup
     return part, join
 
 
-def candidates(atoms: list[Mark], height: float, lean: float) -> list[tuple[int, int]]:
+def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: float) -> list[tuple[int, int]]:
     """Runs of neighbouring atoms (first, last) that could be one digit: each atom within JOIN_GAP of the run so far,
     the run at least MIN_DIGIT_HEIGHT tall and at most MAX_DIGIT_WIDTH wide along the slant (a tall atom alone always
     is one: a digit the cuts could not part is read, and refused, rather than lost)."""
-    spans = [a.along(lean) for a in atoms]
     out = []
     for i in range(len(atoms)):
         lo, hi = spans[i]
@@ -430,8 +431,8 @@ class Candidates:
 def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidates:
     """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
     found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
-    atoms, height, lean = atoms_of(found.mask)
-    spans = candidates(atoms, height, lean)
+    atoms, along, height, _ = atoms_of(found.mask)
+    spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
     groups = [union(atoms[i : j + 1]) for i, j in spans]
@@ -441,9 +442,8 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     views = [frame(found.grey[g.y : g.y + g.height, g.x : g.x + g.width], g.mask, pen) for g in groups]
     probs = guard.probs(np.stack(views))  # every candidate of the picture in one call: speed
     short = np.array([a.height < MIN_DIGIT_HEIGHT * height for a in atoms])
-    part, join = boundaries(atoms, height, lean, pen)
+    part, join = boundaries(atoms, along, height, pen)
     boxes = [_box(g, found.scale) for g in groups]
-    along = [a.along(lean) for a in atoms]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
     return Candidates(atoms, spans, boxes, probs, short, part, join, widths / height, unread(found, height))
 
