@@ -1,22 +1,27 @@
 """Read a handwritten code ("4 8 2 1"): find every digit of one line of handwriting, read each with the guard, and
-accept the code only when every digit is accepted and the reading is not ambiguous.
+accept the code only when every digit is accepted and no other reading competes.
 
     read_code(guard, picture, expected_length=None) -> {"code", "confidence", "accepted", "digits": [...], "reason"}
+    read_candidates(guard, picture) -> Candidates     steps 1-4 (one guard call);   decide(guard, candidates) steps 5-6
 
-1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE), the same paper/ink handling as one digit.
-2. Marks: connected components of the ink. Long thin horizontal strokes (underlines, strike-throughs) are removed
-   first; specks (small and off the line, or in a gap) are dropped; small marks over a digit join it.
-3. Atoms: marks wider than a digit are cut at the valleys of their ink profile, taken along the writing's slant.
-4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough to touch, tall
-   and narrow enough) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit, and all are read in
-   ONE `guard.probs` call.
-5. Segmentation: the split of the atoms into digits with the highest sum of log-confidences (dynamic programming,
-   keeping the runners-up). The parts of a broken digit join because the whole reads surer than its pieces; touching
-   digits part because each half reads surer than the pair.
+1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
+2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
+   specks and marks off the line are dropped; a small mark over a digit joins it; the pieces of a faint or broken
+   digit in a gap are gathered, so that no ink is silently lost.
+3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
+   the least ink, bending around strokes, following the writing's slant).
+4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
+   enough) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit, and all are read in ONE
+   `guard.probs` call.
+5. Reading: the split of the atoms into digits with the best score (dynamic programming, keeping the runners-up):
+   the digits' log-confidences, less the costs of cutting through ink, joining marks across paper, digits wider than
+   a digit, and digits the guard refuses. The parts of a broken digit join because the whole reads surer than its
+   pieces; touching digits part because each reads surer than the pair.
 6. Decision, by the guard's own rule: every digit accepted by `guard.decide`; the code's confidence (the product of
-   its digits', the chance that all are right) accepted by the guard's threshold too; no reading of another code
-   within AMBIGUITY (log-confidence) of the best; and the count equal to `expected_length` when given (a check, never a
-   hint: the segmentation does not bend to reach it).
+   its digits', the chance that all are right) over the guard's threshold too; all the ink read (no stray stroke, no
+   faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
+   guard would all accept; and the count equal to `expected_length` when given (a check, never a hint: the reading
+   does not bend to reach it).
 """
 
 from __future__ import annotations
