@@ -12,6 +12,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from digit_lit.errors import ConfigError, DigitLitError
 
+# `${coalesce:A,B}`: A unless it is null, else B (OmegaConf has no such resolver; Hydra gives null for an unset group,
+# e.g. ${hydra:runtime.choices.experiment} when no experiment is chosen). Registered on import: entry points and tests
+# import this module before any config is resolved.
+OmegaConf.register_new_resolver("coalesce", lambda value, default: default if value is None else value, replace=True)
+
 
 def instantiate(node: DictConfig, **kwargs: Any) -> Any:
     """hydra.utils.instantiate, with plain containers, and our own errors surfacing as themselves."""
@@ -44,9 +49,11 @@ def check_config(cfg: DictConfig) -> None:
             "trainer=gpu needs a CUDA GPU and this machine has none (torch.cuda.is_available() is False); "
             "use trainer=cpu"
         )
-    outliers, weight = OmegaConf.select(cfg, "data.outliers"), OmegaConf.select(cfg, "model.outlier_weight")
-    if outliers and not weight:
-        raise ConfigError(f"data.outliers={outliers} needs model.outlier_weight > 0 (e.g. 0.5), or they are not learnt")
+    weight = OmegaConf.select(cfg, "model.outlier_weight")
+    for key in ("data.outliers", "data.world.outliers"):
+        outliers = OmegaConf.select(cfg, key)
+        if outliers and not weight:
+            raise ConfigError(f"{key}={outliers} needs model.outlier_weight > 0 (e.g. 0.5), or they are not learnt")
     ckpt = cfg.get("ckpt_path")
     if ckpt and ckpt != "last" and not Path(ckpt).is_file():
         raise ConfigError(f"ckpt_path={ckpt} does not exist; give the path of a .ckpt file")

@@ -7,16 +7,19 @@ import math
 import os
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch import nn
+from torch.utils.data import SequentialSampler
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
-from digit_lit.outliers import OUTLIER_LABEL, outlier_pool
+from digit_lit.outliers import OUTLIER_LABEL, cached_outlier_views, outlier_pool
+from digit_lit.world import cached_world_views
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -146,8 +149,11 @@ class TensorBatches:
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
-        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
-        self.sampler, self.batch_sampler = self, None
+        self.name = "train"
+        # Lightning reads `sampler` (and `batch_sampler` beside it): it calls the sampler's set_epoch, and under
+        # overfit_batches it takes a SequentialSampler as the sign that the batches are the same every epoch
+        self.sampler = self if shuffle else SequentialSampler(range(len(labels)))
+        self.batch_sampler = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -174,7 +180,9 @@ class TensorBatches:
                 yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
             return
         # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
-        g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + self.rank)
+        # new outliers each epoch when shuffled; the same ones when not (overfit_batches: the same batches every epoch)
+        epoch = self.epoch if self.shuffle else 0
+        g = torch.Generator().manual_seed(self.seed + 7919 * epoch + self.rank)
         pick = torch.randint(
             len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
         )
@@ -182,6 +190,56 @@ class TensorBatches:
         for chunk, extra in zip(idx.split(self.batch_size), pick.to(idx.device), strict=False):
             x = torch.cat([self.images[chunk], self.outliers[extra]])
             yield x.unsqueeze(1).float().div_(255), torch.cat([self.labels[chunk], extra_labels])
+
+
+@dataclass(frozen=True)
+class World:
+    """The world the guard trains and calibrates in (digit_lit/world.py): MNIST digits drawn as real pictures and
+    preprocessed as `predict` does, and non-digits drawn the same way (digit_lit/outliers.py). Rendered once, cached
+    under <data_dir>/world/. Each stream has its own seed (see WORLD_SEEDS), so test pictures are never training ones.
+    """
+
+    train_renders: int = 1  # world pictures of each training digit, added to the training set
+    val_renders: int = 3  # ... of each validation digit: the "world" validation group the threshold must hold on
+    outliers: int = 20000  # non-digits drawn for outlier exposure (from training digits)
+    val_outliers: int = 3000  # ... for the "outliers" validation group (any accept there is a wrong accept)
+    workers: int = 2  # rendering processes
+
+    def __post_init__(self) -> None:
+        for name in ("train_renders", "val_renders", "outliers", "val_outliers", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "workers" else 0):
+                raise DataError(f"data.world.{name}={value!r} must be a non-negative integer (workers: positive)")
+
+
+# one seed per stream of world pictures: training, validation and test pictures never share a drawing
+WORLD_SEEDS = {"train": 101, "val": 102, "test": 103, "outliers": 104, "val_outliers": 105}
+
+
+def world_dir(data_dir: str | Path) -> Path:
+    return Path(data_dir).expanduser() / "world"
+
+
+def world_views(
+    data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, stream: str, workers: int
+) -> Batch:
+    """`renders` world views of each image, with their labels; views preprocessing refused are left out."""
+    if not renders:
+        return images[:0], labels[:0]
+    views, ok = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
+    return views[ok], labels.repeat(renders)[ok]
+
+
+def world_test(
+    data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, workers: int = 2
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The official test digits as world pictures, for evaluation only: the views preprocessing made of them (also
+    those where it lost the digit: the guard must refuse such a view), their labels, and how many pictures were drawn
+    (those preprocessing refused are not in the views but count as refused)."""
+    views, ok = cached_world_views(
+        images.repeat(renders, 1, 1), WORLD_SEEDS["test"], world_dir(data_dir), workers, readable_only=False
+    )
+    return views[ok], labels.repeat(renders)[ok], len(ok)
 
 
 class MNISTDataModule(L.LightningDataModule):
@@ -197,6 +255,7 @@ class MNISTDataModule(L.LightningDataModule):
         augment: nn.Module | None = None,
         outliers: int = 0,
         outliers_per_batch: int = 32,
+        world: World | dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size), ("val_size", val_size)):
@@ -209,45 +268,79 @@ class MNISTDataModule(L.LightningDataModule):
         self.augment = augment
         self.n_outliers, self.outliers_per_batch = outliers, outliers_per_batch
         self.outliers: torch.Tensor | None = None
+        self.world = World(**world) if isinstance(world, dict) else world
         self.splits: dict[str, Batch] = {}
 
     def prepare_data(self) -> None:
         for train in (True, False):
             load_split(self.data_dir, train, self.download)
+        if self.world is not None:  # render (and cache) the world once, on one process
+            self._world_splits(*self._official())
+
+    def _official(self) -> tuple[Batch, Batch]:
+        images, labels = load_split(self.data_dir, train=True, download=False)
+        train_idx, val_idx = split_train_val(len(labels), self.val_size, self.split_seed)
+        return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx])
+
+    def _world_splits(self, train: Batch, val: Batch) -> dict[str, Batch]:
+        """World views of the training and validation digits, and drawn non-digits (label OUTLIER_LABEL)."""
+        w, d = self.world, self.data_dir
+        assert w is not None
+        out = {
+            "world_train": world_views(d, *train, w.train_renders, "train", w.workers),
+            "world_val": world_views(d, *val, w.val_renders, "val", w.workers),
+        }
+        for name, n, stream in (("outliers", w.outliers, "outliers"), ("val_outliers", w.val_outliers, "val_outliers")):
+            # the digit-built families (fragments, pairs...) use training digits only, for either stream
+            views = cached_outlier_views(n, WORLD_SEEDS[stream], train[0], world_dir(d), w.workers) if n else None
+            if views is not None:
+                out[name] = (views, torch.full((len(views),), OUTLIER_LABEL, dtype=torch.long))
+        return out
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
-        images, labels = load_split(self.data_dir, train=True, download=False)
-        train_idx, val_idx = split_train_val(len(labels), self.val_size, self.split_seed)
-        test = load_split(self.data_dir, train=False, download=False)
-        self.splits = {
-            "train": (images[train_idx], labels[train_idx]),
-            "val": (images[val_idx], labels[val_idx]),
-            "test": test,
-        }
+        train, val = self._official()
+        self.splits = {"train": train, "val": val, "test": load_split(self.data_dir, train=False, download=False)}
+        if self.world is not None:
+            world = self._world_splits(train, val)
+            # the net learns from MNIST and from what preprocessing makes of world pictures, side by side
+            self.splits["train"] = tuple(torch.cat([a, b]) for a, b in zip(train, world["world_train"], strict=True))
+            self.splits["world"] = world["world_val"]
+            if "val_outliers" in world:
+                self.splits["outliers"] = world["val_outliers"]
+            if "outliers" in world:
+                self.outliers = world["outliers"][0]
         self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
         if self.n_outliers:
-            self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed).to(device)
+            self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed)
+        if self.outliers is not None:
+            self.outliers = self.outliers.to(device)
 
     def _batches(self, split: str, train: bool = False) -> TensorBatches:
+        """The batches of one split; a loader's `name` names its validation group (see module.calibrate)."""
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        # overfit_batches means the same batches every epoch; Lightning can unshuffle only a torch DataLoader
+        shuffle = train and not (self.trainer is not None and self.trainer.overfit_batches)
         images, labels = self.splits[split]
         # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
         bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
         extra = (
             dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
         )
-        return TensorBatches(
-            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
+        loader = TensorBatches(
+            images, labels, bs, shuffle=shuffle, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
         )
+        loader.name = "mnist" if split in ("val", "test") else split
+        return loader
 
     def train_dataloader(self) -> TensorBatches:
         return self._batches("train", train=True)
 
-    def val_dataloader(self) -> TensorBatches:
-        return self._batches("val")
+    def val_dataloader(self) -> TensorBatches | list[TensorBatches]:
+        groups = [self._batches(split) for split in ("val", "world", "outliers") if split in self.splits]
+        return groups if len(groups) > 1 else groups[0]
 
     def test_dataloader(self) -> TensorBatches:
         return self._batches("test")

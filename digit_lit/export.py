@@ -17,11 +17,13 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.files import atomic_write
 from digit_lit.guard import FORMAT, Guard, file_sha256
 from digit_lit.guard_onnx import INPUT, META_DIGEST, META_FORMAT, META_NET, META_RULE, OUTPUT, onnx_digest
+from digit_lit.models import members
 
 
 class MemberLogits(nn.Module):
@@ -32,8 +34,7 @@ class MemberLogits(nn.Module):
         self.net = net
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        logits = self.net(image)
-        return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
+        return members(self.net(image))
 
 
 def onnx_model(guard: Guard, spec: dict[str, Any]) -> Any:

@@ -72,7 +72,34 @@ def tiny_cnn(c1: int = 16, c2: int = 32, hidden: int = 128) -> nn.Sequential:
     )
 
 
-NETS = {"linear": linear, "mlp": mlp, "cnn": cnn, "tiny_cnn": tiny_cnn}
+def members(logits: torch.Tensor) -> torch.Tensor:
+    """Logits as [N, members, 10]: a single net's [N, 10] is an ensemble of one."""
+    return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
+
+
+class Ensemble(nn.Module):
+    """A deep ensemble (Lakshminarayanan et al., 2017): members trained side by side from different initialisations.
+
+    Returns [N, members, 10]; the guard averages the members' calibrated probabilities, and where they disagree
+    that mean is unsure, which is what lets the guard refuse pictures unlike anything seen in training.
+    """
+
+    def __init__(self, nets: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members], dim=1)
+
+
+def ensemble(member: dict[str, object], size: int = 3) -> Ensemble:
+    """`size` copies of one net spec (each with its own random initialisation)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"model.net.size={size!r} must be a positive integer")
+    return Ensemble([build_net(**member) for _ in range(size)])  # type: ignore[arg-type]
+
+
+NETS = {"linear": linear, "mlp": mlp, "cnn": cnn, "tiny_cnn": tiny_cnn, "ensemble": ensemble}
 
 
 def build_net(name: str, **kwargs: object) -> nn.Module:

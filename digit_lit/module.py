@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -17,14 +19,16 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
 from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.errors import ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
-from digit_lit.metrics import test_figures
-from digit_lit.models import build_net
+from digit_lit.metrics import TestSamples, test_figures
+from digit_lit.models import build_net, members
 from digit_lit.outliers import OUTLIER_LABEL
 
 # Lightning sets this at import so CUDA checks cannot poison fork()ed DataLoader workers; we use none. With it set,
 # torch's optimizer.step() re-probes NVML through ctypes on every call: ~0.4 ms a step on a machine without a GPU.
 os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
@@ -43,16 +47,24 @@ class DigitClassifier(L.LightningModule):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         max_wrong_accept: float = 0.001,
+        bound_confidence: float | None = 0.95,
+        max_nondigit_accept: float | None = None,
         outlier_weight: float = 0.0,
     ) -> None:
         super().__init__()
         check_max_wrong_accept(max_wrong_accept)
+        if bound_confidence is not None:
+            check_max_wrong_accept(bound_confidence, "model.bound_confidence")
+        if max_nondigit_accept is not None:
+            check_max_wrong_accept(max_nondigit_accept, "model.max_nondigit_accept")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.max_wrong_accept, self.outlier_weight = max_wrong_accept, outlier_weight
-        self.register_buffer("temperature", torch.tensor(1.0))
-        self.register_buffer("threshold", torch.tensor(0.0))
+        self.bound_confidence, self.max_nondigit_accept = bound_confidence, max_nondigit_accept
+        # float64: a threshold sits between two confidences that can differ by less than float32's step near 1
+        self.register_buffer("temperature", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("threshold", torch.tensor(0.0, dtype=torch.float64))
 
         # per-step metric on the hot path: skip input validation (the net always emits [N, 10] logits)
         # Training figures are two running sums, not torchmetrics: a Metric update costs ~0.5 ms on the hot path
@@ -61,7 +73,8 @@ class DigitClassifier(L.LightningModule):
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
         self._test_report: dict[str, Any] = {}
-        self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_samples: TestSamples | None = None
+        self._val_outputs: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -75,18 +88,20 @@ class DigitClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
-        logits = self.net(x)
-        loss = F.cross_entropy(logits, y, ignore_index=OUTLIER_LABEL)
+        logits = members(self.net(x))  # [N, members, 10]; a single net is an ensemble of one
+        k = logits.shape[1]
+        # a deep ensemble: each member learns the digits on its own (the mean over members of their losses)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.repeat_interleave(k), ignore_index=OUTLIER_LABEL)
         if self.outlier_weight:
             # outlier exposure: cross-entropy to the uniform distribution on the non-digits of the batch (if any);
             # masks rather than branches, so a GPU never waits on a host sync here
             outliers = (y == OUTLIER_LABEL).float()
-            spread = -(F.log_softmax(logits, dim=1).mean(1) * outliers).sum() / outliers.sum().clamp_min(1)
+            spread = -(F.log_softmax(logits, dim=2).mean(2).mean(1) * outliers).sum() / outliers.sum().clamp_min(1)
             loss = loss + self.outlier_weight * spread
         with torch.no_grad():
             digits = y != OUTLIER_LABEL
             n = digits.sum()
-            correct = ((logits.argmax(1) == y) & digits).sum()
+            correct = ((logits.mean(1).argmax(1) == y) & digits).sum()
             self._train_sums += torch.stack([loss.detach() * n, correct, n])
         # Each self.log call costs Lightning ~0.4 ms (it re-homes its result state), ~5% of an MLP step on CPU:
         # log the step loss only on the steps Lightning writes to the logger.
@@ -100,57 +115,88 @@ class DigitClassifier(L.LightningModule):
         self._train_sums.zero_()
 
     def on_validation_epoch_start(self) -> None:
-        self._val_outputs.clear()
+        self._val_outputs = {}
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def validation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
         x, y = batch
-        logits = self.net(x)
-        self.log("val/loss", F.cross_entropy(logits, y), sync_dist=True)
-        self.val_acc(logits, y)
-        self.log("val/acc", self.val_acc, prog_bar=True)
-        self._val_outputs.append((logits.detach(), y))
+        logits = members(self.net(x))
+        self._val_outputs.setdefault(dataloader_idx, []).append((logits.detach(), y))
+        if dataloader_idx == 0:  # the MNIST validation split: what checkpoints and early stopping watch
+            log_mix = torch.logsumexp(F.log_softmax(logits, dim=2), dim=1) - math.log(logits.shape[1])
+            self.log("val/loss", F.nll_loss(log_mix, y), sync_dist=True, add_dataloader_idx=False)
+            self.val_acc(log_mix, y)
+            self.log("val/acc", self.val_acc, prog_bar=True, add_dataloader_idx=False)
+
+    def _val_groups(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Each validation set's logits and labels, named by its loader (e.g. mnist, world, outliers)."""
+        loaders = self.trainer.val_dataloaders
+        loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
+        groups = {}
+        for idx, outputs in sorted(self._val_outputs.items()):
+            logits, labels = (torch.cat(t) for t in zip(*outputs, strict=True))
+            if self.trainer.world_size > 1:  # every rank fits the same calibration on the whole split
+                # torchmetrics' gather accepts shards of unequal length (an odd split over two ranks)
+                logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+            groups[getattr(loaders[idx], "name", f"set{idx}")] = (logits, labels)
+        return groups
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # the untrained model's accuracy is no run's best, nor its calibration
+            return
         self.val_acc_best(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
-        if self.trainer.sanity_checking or not self._val_outputs:
+        if not self._val_outputs:
             return
-        logits = torch.cat([o[0] for o in self._val_outputs])
-        labels = torch.cat([o[1] for o in self._val_outputs])
-        if self.trainer.world_size > 1:  # every rank fits the same calibration on the whole split
-            # torchmetrics' gather accepts shards of unequal length (an odd split over two ranks)
-            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
-        self.calibrate(logits, labels)
-        rule = self.rule()
-        if rule is None:  # calibrate() always leaves a valid rule
-            raise RuntimeError("calibration left no valid rule")
-        probs = rule.probs(logits.float().cpu().numpy())
-        report = rejection_report(rule.accepts(rule.confidence(probs)), probs.argmax(1) == labels.cpu().numpy())
+        groups = self._val_groups()
+        rule = self.calibrate(groups)
+        figures: dict[str, Any] = {"val/temperature": rule.temperature, "val/threshold": rule.threshold}
+        for name, (logits, labels) in groups.items():
+            probs = rule.probs(logits.float().cpu().numpy())
+            correct = probs.argmax(1) == labels.cpu().numpy()
+            report = rejection_report(rule.accepts(rule.confidence(probs)), correct)
+            prefix = "val/" if name == "mnist" else f"val/{name}/"
+            figures.update({f"{prefix}{k}": v for k, v in report.items() if k != "accepted_acc"})
+            if name != "mnist" and (labels != OUTLIER_LABEL).any():
+                figures[f"{prefix}acc"] = float(correct.mean())
         # the same on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
-        calibration = {"val/temperature": self.temperature, "val/threshold": self.threshold}
-        self.log_dict({**calibration, **{f"val/{k}": v for k, v in report.items()}}, sync_dist=True)
+        self.log_dict({k: float(v) for k, v in figures.items()}, sync_dist=True, add_dataloader_idx=False)
 
-    def calibrate(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        t = fit_temperature(logits, labels)
+    def calibrate(self, groups: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> Rule:
+        """Fit the temperature on the validation digits, then the threshold over the validation groups at once:
+        digits (mnist, world) within max_wrong_accept, drawn non-digits (outliers) within max_nondigit_accept (when
+        set; otherwise they are only watched)."""
+        digits = [(z[y != OUTLIER_LABEL], y[y != OUTLIER_LABEL]) for z, y in groups.values()]
+        t = fit_temperature(torch.cat([z for z, _ in digits]), torch.cat([y for _, y in digits]))
         unfitted = Rule(t, ACCEPT_NOTHING, self.max_wrong_accept)  # the confidences the guard will compute
-        conf = torch.from_numpy(unfitted.confidence(unfitted.probs(logits.float().cpu().numpy())))
-        thr = choose_threshold(conf, (logits.argmax(1) == labels).cpu(), self.max_wrong_accept)
+        scored = []
+        for name, (logits, labels) in groups.items():
+            target = self.max_nondigit_accept if name == "outliers" else self.max_wrong_accept
+            if target is None:
+                continue
+            probs = unfitted.probs(logits.float().cpu().numpy())
+            # a non-digit (OUTLIER_LABEL) is never a correct accept
+            scored.append((unfitted.confidence(probs), probs.argmax(1) == labels.cpu().numpy(), target))
+        thr = choose_threshold(scored, self.bound_confidence)
         self.temperature.fill_(t)
         self.threshold.fill_(thr)
+        return Rule(t, thr, self.max_wrong_accept)
 
     def on_test_epoch_start(self) -> None:
-        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._test_report: dict[str, Any] = {}
+        self._test_samples = None
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        self._test_outputs.append((self.net(x).detach(), y))
+        # the images too, back in uint8 (exact: the loader made them as uint8 / 255), for the misread-digits figure
+        self._test_outputs.append((members(self.net(x)).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
 
     def on_test_epoch_end(self) -> None:
-        logits = torch.cat([o[0] for o in self._test_outputs])
-        labels = torch.cat([o[1] for o in self._test_outputs])
+        logits, labels, images = (torch.cat(parts) for parts in zip(*self._test_outputs, strict=True))
         if self.trainer.world_size > 1:  # every rank computes the figures of the whole test set
-            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+            logits, labels, images = (torch.cat(gather_all_tensors(t)) for t in (logits, labels, images))
         rule = self.rule()
         if rule is None:
             rank_zero_warn(
@@ -158,6 +204,7 @@ class DigitClassifier(L.LightningModule):
             )
         probs = (rule or Rule(1.0, ACCEPT_NOTHING, self.max_wrong_accept)).probs(logits.float().cpu().numpy())
         self._test_report = test_figures(probs, labels.cpu().numpy(), rule)
+        self._test_samples = TestSamples(images.cpu().numpy(), labels.cpu().numpy(), probs)
         scalars = {k: v for k, v in self._test_report.items() if isinstance(v, float)}
         # identical on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
         self.log_dict(scalars, sync_dist=True)
@@ -173,9 +220,28 @@ class DigitClassifier(L.LightningModule):
                 "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
             }
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to resume a fit whose schedule was laid out for another length (e.g. a finished run given a higher
+        trainer.max_epochs): OneCycleLR cannot be stretched mid-run and would fail steps later, far from the cause."""
+        if self._trainer is None or self.trainer.state.fn != TrainerFn.FITTING:
+            return
+        planned = self.trainer.estimated_stepping_batches
+        for state in checkpoint.get("lr_schedulers", []):
+            laid_out = state.get("total_steps")
+            if laid_out is not None and laid_out != planned:
+                raise ConfigError(
+                    f"cannot resume {self.trainer.ckpt_path}: its learning-rate schedule was laid out for {laid_out} "
+                    f"steps and this run plans {planned:g} (trainer.max_epochs, max_steps, data.batch_size or devices "
+                    "changed); resume with the settings it started with, or start a new run"
+                )
+
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
         return dict(self._test_report)
+
+    def test_samples(self) -> TestSamples | None:
+        """The finished test epoch's images, labels and calibrated probabilities (None before any test)."""
+        return self._test_samples
 
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:

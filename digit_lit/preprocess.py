@@ -15,6 +15,8 @@ from scipy import ndimage
 
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
+# Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
+PREPROCESS_VERSION = 1
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box

@@ -8,7 +8,8 @@ from what preprocessing hands it, failures included ("preprocessing in the loop"
 
 Only MNIST and what this module draws enter the pictures: no fonts, no other data set.
 
-    render(digit, rng)        one random picture of a 28x28 MNIST digit = handwriting -> pen -> place -> photo_effects
+    render(digit, rng)        one random picture of a 28x28 MNIST digit: draw_page, then photo_effects
+    draw_page(digit, rng)     handwriting (slant, rotation, aspect, elastic) -> pen -> on_page (place or fill_frame)
     photo_effects(ink, rng)   paper, ink colour, light, noise, blur, low resolution, JPEG for any drawing of ink
     to_view(picture)          what the net sees of it (uint8 28x28), or None when preprocessing refuses it
     world_views(images, seed) every image rendered once and viewed, in a process pool, seeded per chunk
@@ -33,13 +34,13 @@ from PIL import Image
 from scipy import ndimage
 
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
-from digit_lit.preprocess import WORK_SIDE, PreprocessError, to_mnist
+from digit_lit.preprocess import PREPROCESS_VERSION, WORK_SIDE, PreprocessError, to_mnist
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 1
+RENDER_VERSION = 5
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -54,7 +55,7 @@ ELASTIC_KNOTS = 4  # the field is drawn on a 4x4 grid and smoothly interpolated:
 UPSAMPLE = 4  # the digit is redrawn 4x larger than MNIST, so a fine pen is 1 px there (about 1% of its height)
 # pen: stroke width relative to the writer's own (MNIST's, ~12% of the digit's height)
 PEN_KINDS = {"fine": 0.35, "natural": 0.4, "marker": 0.25}  # P of each kind of pen
-PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.3, 2.4)}
+PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.3, 1.9)}  # wider fills loops
 FINE_PRESSURE = (0.6, 1.0)  # a fine pen's ink strength: light ballpoints leave fainter lines
 # page: the picture around the digit
 PAGE_SIDES = {"small": (0.25, (24, 64)), "medium": (0.6, (64, 192)), "large": (0.15, (192, 320))}  # P, side range
@@ -76,20 +77,28 @@ PAPER_WHITE = {"clean": (0.9, 1.0), "scan": (0.8, 1.0), "photo": (0.5, 1.0)}  # 
 PAPER_TINT = {"clean": 0.02, "scan": 0.04, "photo": 0.07}  # +- per channel: cream, yellow, grey-blue paper
 MIN_CONTRAST = 0.35  # ink is at least this much darker (on a board: lighter) than the paper, in grey levels
 BOARD_PAPER = (0.02, 0.3)  # a dark board's brightness
-BOARD_INK = (0.7, 1.0)  # chalk or white ink brightness
+BOARD_INK, BOARD_INK_TINT = (0.7, 1.0), 0.05  # chalk or white ink brightness, +- per channel
 MOTTLE = {"clean": 0.0, "scan": 0.015, "photo": 0.03}  # largest low-frequency paper texture amplitude
 GRAIN = {"clean": 0.005, "scan": 0.02, "photo": 0.03}  # largest fine paper grain (std)
+P_RULED = {"scan": 0.1, "photo": 0.15}  # notebook paper: printed lines under the ink ...
+P_SQUARED = 0.4  # ... squared (a grid) rather than ruled this often
+RULED_CONTRAST = (0.05, 0.2)  # ... faint: this much darker than the paper (blue-grey print)
+RULED_SPACING = (0.5, 1.2)  # ... one line per this many heights of the ink
+P_DUST, DUST_SPECKS = {"scan": 0.15, "photo": 0.1}, (1, 5)  # dust: single grey pixels, on pages of 64 px or more
+DUST_DARKNESS = (0.4, 0.8)  # a speck keeps this share of the light: dust is rarely as dark as ink
 LIGHT_GRADIENT = (0.0, 0.35)  # photos: share of light lost from one side to the other
 VIGNETTE = (0.0, 0.25)  # photos: share of light lost in the corners
 P_SHADOW, SHADOW = 0.2, (0.1, 0.3)  # photos: a hand or phone shadow over part of the page, and its depth
-SHADOW_EDGE = (0.1, 0.4)  # ... and the width of its soft edge, as a share of the page
+SHADOW_EDGE = (0.1, 0.4)  # ... the width of its soft edge, as a share of the page ...
+SHADOW_PLACE = (-0.3, 0.3)  # ... and where the edge runs, from the page's centre, as a share of the page
 COLOUR_CAST = 0.08  # photos: white balance, +- per channel, multiplies the whole picture
 NOISE = {"clean": 0.01, "scan": 0.03, "photo": 0.06, "lowres": 0.04, "tiny": 0.0}  # largest sensor noise std
 BLUR_MNIST_PX = {"clean": 0.3, "scan": 0.6, "photo": 0.9, "lowres": 0.6}  # largest blur sigma, relative to the ink
 P_BILEVEL = 0.15  # scans: a black-and-white (1-bit) scanner
 LOWRES_INK_PX = (10, 22)  # lowres look: the ink is this many px tall once shrunk ...
 LOWRES_UPSCALE = {"none": 0.4, "nearest": 0.2, "bilinear": 0.2, "bicubic": 0.2}  # ... then maybe enlarged again
-TINY_SIDES = (8, 16)  # tiny look: the whole picture is 8x8 to 16x16 (8 half the time: UCI optdigits), ink filling it
+TINY_SIDES, P_TINY_8 = (8, 16), 0.5  # tiny look: the whole picture is 8x8 (UCI optdigits) or up to 16x16 ...
+TINY_FRAME = 32  # ... the ink first fills the height of a 32x32 frame (optdigits' bitmaps), then is counted in blocks
 TINY_LEVELS = {17: 0.6, 2: 0.1, 5: 0.1, 256: 0.2}  # grey levels of a tiny scan (optdigits counts 0..16)
 P_TINY_BINARY = 0.7  # tiny scans count ink of a 1-bit bitmap (like optdigits' 32x32 -> 8x8 block counts)
 P_TINY_LIGHT_INK = 0.6  # tiny scans are stored as ink values: bright ink on black, unless saved inverted
@@ -130,8 +139,8 @@ def _trim(ink: np.ndarray, level: float = 0.05) -> np.ndarray:
 
 
 def ink_height(ink: np.ndarray, level: float = 0.3) -> int:
-    """Rows spanned by the ink, in px (0 for a blank drawing)."""
-    rows = np.flatnonzero(ink.max(1) > level)
+    """Rows spanned by the ink (above `level` of its strongest value: faint pens count), in px; 0 when blank."""
+    rows = np.flatnonzero(ink.max(1) > level * float(ink.max())) if ink.max() > 0 else []
     return int(rows[-1] - rows[0] + 1) if len(rows) else 0
 
 
@@ -152,7 +161,8 @@ def handwriting(
     larger, so pens can be drawn finer than an MNIST pixel. Returns float [h, w] in [0, 1], ink = 1, tightly framed.
 
     All four changes are one affine map plus a smooth displacement field, sampled once (bicubic), so the strokes are
-    resampled once and stay crisp. Parameters left None are drawn from the table above; angle is in degrees.
+    resampled once and stay crisp. Parameters left None are drawn from the table above; angle is in degrees,
+    positive turning clockwise on screen; aspect > 1 widens.
     """
     src = np.asarray(digit, dtype=np.float32)
     src = src / 255.0 if np.asarray(digit).dtype == np.uint8 else src
@@ -228,7 +238,8 @@ def pen(ink: np.ndarray, rng: np.random.Generator, *, width: float | None = None
         radius = max(target, 1.0) / 2
         return (np.clip(radius + 0.5 - distance, 0, 1) * min(target, 1.0) * pressure).astype(np.float32)
     if width <= 1.3:
-        # grey level whose cut has the wanted width: 0.5 cuts the written stroke; higher is finer (linear fit)
+        # the grey level to cut at: 0.5 keeps the written stroke, higher is finer. Linear in width; measured on MNIST,
+        # widths 0.6 / 0.8 / 1.3 come out 0.7 / 0.86 / 1.23 times the written stroke (median of 60 test digits)
         level = float(np.clip(0.5 - (width - 1.0) * 0.9, 0.12, 0.88))
         return np.clip((ink - level) / 0.2 + 0.5, 0, 1).astype(np.float32)
     grow = (target - own) / 2
@@ -269,6 +280,13 @@ def thin(mask: np.ndarray) -> np.ndarray:
             return m[1:-1, 1:-1].astype(bool)
 
 
+def page_size(rng: np.random.Generator) -> tuple[int, int]:
+    """A random page (height, width) in px: small crops, canvas drawings, photos (see PAGE_SIDES, PAGE_ASPECT)."""
+    side = _log_uniform(rng, PAGE_SIDES[_pick(PAGE_SIDES, rng)][1])
+    ratio = _log_uniform(rng, PAGE_ASPECT)
+    return round(side * min(1.0, ratio)), round(side / max(1.0, ratio))
+
+
 def place(
     ink: np.ndarray,
     rng: np.random.Generator,
@@ -279,34 +297,34 @@ def place(
 ) -> np.ndarray:
     """The drawing put on a page of (height, width) px, its ink `height` px tall, with its top-left corner at
     `top_left` (anywhere: off-centre too). Returns float [H, W] in [0, 1]. Left None, all three are drawn: pages
-    from 24 to 320 px (`to_mnist` shrinks bigger ones to WORK_SIDE anyway), the digit small on it or filling it.
+    from 24 to 320 px (`to_mnist` shrinks bigger ones to WORK_SIDE anyway), the digit small on it or filling it,
+    always whole. Given explicitly, they may put part of the drawing outside the page: the frame cuts it off.
     """
     ink = _trim(ink)
-    if page is None:
-        kind = _pick(PAGE_SIDES, rng)
-        side = _log_uniform(rng, PAGE_SIDES[kind][1])
-        ratio = _log_uniform(rng, PAGE_ASPECT)
-        page = (round(side * min(1.0, ratio)), round(side / max(1.0, ratio)))
-    ph, pw = page
+    ph, pw = page = page_size(rng) if page is None else page
     aspect = ink.shape[1] / ink.shape[0]
     if height is None:
         height = _log_uniform(rng, DIGIT_FILL) * ph
         height = max(height, MIN_DIGIT_PX * max(1.0, max(page) / WORK_SIDE))
-    height = round(min(height, ph, pw / aspect))  # never taller or wider than the page
-    width = max(1, min(pw, round(height * aspect)))
-    height = max(1, height)
+        height = min(height, ph, pw / aspect)  # a drawn size fits the page
+    height = max(1, round(height))
+    width = max(1, round(height * aspect))
+    if top_left is None:
+        top_left = (int(rng.integers(0, max(ph - height, 0) + 1)), int(rng.integers(0, max(pw - width, 0) + 1)))
     shrinking = height < ink.shape[0]
     # box filter when shrinking: a fine line becomes faint instead of vanishing, as in a downscaled photo
-    small = _resize(ink, (width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC)
-    if top_left is None:
-        top_left = (int(rng.integers(0, ph - height + 1)), int(rng.integers(0, pw - width + 1)))
+    small = np.clip(
+        _resize(ink, (width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC), 0, 1
+    )
     y, x = top_left
+    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + height, ph), min(x + width, pw)
     out = np.zeros(page, np.float32)
-    out[y : y + height, x : x + width] = np.clip(small, 0, 1)[: ph - y, : pw - x]
+    if y1 > y0 and x1 > x0:
+        out[y0:y1, x0:x1] = small[y0 - y : y1 - y, x0 - x : x1 - x]
     return out
 
 
-def fill_frame(ink: np.ndarray, side: int = 32) -> np.ndarray:
+def fill_frame(ink: np.ndarray, side: int = TINY_FRAME) -> np.ndarray:
     """The drawing scaled so its ink spans the full height of a `side` x `side` frame, centred across (squeezed if
     wider than tall): the framing of size-normalised scans such as UCI optdigits (32x32 bitmaps, then 8x8 blocks)."""
     ink = _trim(ink)
@@ -342,10 +360,36 @@ def paper(shape: tuple[int, int], rng: np.random.Generator, look: str, board: bo
     return np.clip(out, 0, 1)
 
 
+def ruling(page: np.ndarray, rng: np.random.Generator, spacing: float, squared: bool, contrast: float) -> np.ndarray:
+    """Notebook paper: faint blue-grey printed lines every `spacing` px (and columns too when `squared`), at a random
+    offset. They lie under the ink, so they are drawn on the blank page."""
+    h, w, _ = page.shape
+    print_colour = 1 - contrast * np.array([0.9, 0.7, 0.3], np.float32)  # a bluish print darkens red most
+    out = page.copy()
+    step = max(spacing, 3.0)
+    width = 2 if max(h, w) > 200 else 1
+    for along, size in ((0, h), (1, w)) if squared else ((0, h),):
+        for start in np.arange(_uniform(rng, (0, step)), size, step).astype(int):
+            index = [slice(None)] * 2
+            index[along] = slice(start, start + width)
+            out[tuple(index)] *= print_colour
+    return out
+
+
+def dust(rgb: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` specks of dust, one pixel each, anywhere on the picture."""
+    h, w, _ = rgb.shape
+    out = rgb.copy()
+    ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
+    out[ys, xs] *= rng.uniform(*DUST_DARKNESS, (count, 1)).astype(np.float32)
+    return out
+
+
 def ink_colour(rng: np.random.Generator, board: bool = False) -> tuple[str, np.ndarray]:
     """A kind of ink and its RGB colour: black, blue, red, green or pencil grey; chalk-bright on a board."""
     if board:
-        return "chalk", np.clip(_uniform(rng, BOARD_INK) + rng.uniform(-0.05, 0.05, 3), 0, 1).astype(np.float32)
+        tint = rng.uniform(-BOARD_INK_TINT, BOARD_INK_TINT, 3)
+        return "chalk", np.clip(_uniform(rng, BOARD_INK) + tint, 0, 1).astype(np.float32)
     kind = _pick(INKS, rng)
     ranges = INKS[kind][1]
     return kind, np.array([_uniform(rng, r) for r in ranges], np.float32)
@@ -400,7 +444,7 @@ def uneven_light(
     if shadow > 0:
         # a soft-edged half-plane across the page, at a random angle and place
         t = _uniform(rng, (0, 2 * np.pi))
-        edge = float(np.cos(t)) * u + float(np.sin(t)) * v - _uniform(rng, (-0.3, 0.3))
+        edge = float(np.cos(t)) * u + float(np.sin(t)) * v - _uniform(rng, SHADOW_PLACE)
         softness = _uniform(rng, SHADOW_EDGE)
         light *= 1 - shadow * np.clip(edge / softness + 0.5, 0, 1)
     cast = 1 + rng.uniform(-COLOUR_CAST, COLOUR_CAST, 3).astype(np.float32)
@@ -464,11 +508,11 @@ def tiny_scan(
     scan like UCI optdigits (ink of a 1-bit bitmap counted in blocks, 0..16). The ink is bright on black when
     `light_ink` (values stored as ink), else dark on white. Returns float RGB [side, side, 3] in [0, 1]."""
     if side is None:
-        side = 8 if rng.random() < 0.5 else int(rng.integers(TINY_SIDES[0] + 1, TINY_SIDES[1] + 1))
+        side = TINY_SIDES[0] if rng.random() < P_TINY_8 else int(rng.integers(TINY_SIDES[0] + 1, TINY_SIDES[1] + 1))
     levels = _pick(TINY_LEVELS, rng) if levels is None else levels
     light_ink = bool(rng.random() < P_TINY_LIGHT_INK) if light_ink is None else light_ink
     if rng.random() < P_TINY_BINARY:
-        ink = (ink > 0.5).astype(np.float32)
+        ink = (ink > 0.5 * float(ink.max())).astype(np.float32)  # relative: a fine pen's faint line is ink too
     counts = np.clip(_resize(ink, (side, side), Image.Resampling.BOX), 0, 1)
     value = np.round(counts * (levels - 1)) / (levels - 1)
     grey = value if light_ink else 1 - value
@@ -488,9 +532,10 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 
 def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = None) -> Image.Image:
-    """A drawing of ink (float [H, W] in [0, 1], 1 = ink) as a picture someone would send: paper and its tint and
-    texture, ink colour (or chalk on a board), uneven light, sensor noise, blur, low resolution and JPEG, as the
-    `look` (clean, scan, photo, lowres or tiny; drawn when None) says. Returns an RGB image.
+    """A drawing of ink (float [H, W] in [0, 1], 1 = ink) as a picture someone would send: paper and its tint,
+    texture and printed lines, ink colour (or chalk on a board), dust, uneven light, sensor noise, blur, low
+    resolution and JPEG, as the `look` (clean, scan, photo, lowres or tiny; drawn when None) says. Returns an RGB
+    image.
     """
     look = pick_look(rng) if look is None else look
     ink = np.asarray(ink, dtype=np.float32)
@@ -505,7 +550,12 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
         kind, colour = "black", np.zeros(3, np.float32)
     page = paper(ink.shape, rng, style, board)
     colour = legible(colour, float(page.mean()), board)
+    if not board and rng.random() < P_RULED.get(style, 0.0):
+        spacing = _uniform(rng, RULED_SPACING) * max(tall, 8)
+        page = ruling(page, rng, spacing, rng.random() < P_SQUARED, _uniform(rng, RULED_CONTRAST))
     rgb = lay_ink(page, ink, colour, rng, kind)
+    if min(ink.shape) >= 64 and rng.random() < P_DUST.get(style, 0.0):
+        rgb = dust(rgb, rng, int(rng.integers(DUST_SPECKS[0], DUST_SPECKS[1] + 1)))
     if style == "photo":
         rgb = uneven_light(rgb, rng)
     rgb = blur(rgb, _uniform(rng, (0.0, BLUR_MNIST_PX[look])) * tall / 20)
@@ -520,12 +570,16 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     return img
 
 
-def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """The ink of a 28x28 MNIST digit (uint8, white on black) on a page, float [H, W] in [0, 1], and the look the
-    picture will have: another hand, another pen, placed on a page (or filling the frame of a tiny scan)."""
+def on_page(ink: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A drawing on a random page, float [H, W] in [0, 1], and the look the picture will have (`pick_look`): placed
+    on the page, or filling the frame of a tiny scan."""
     look = pick_look(rng)
-    ink = pen(handwriting(digit, rng), rng)
     return (fill_frame(ink) if look == "tiny" else place(ink, rng)), look
+
+
+def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page`."""
+    return on_page(pen(handwriting(digit, rng), rng), rng)
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -576,15 +630,15 @@ def to_view(picture: Image.Image | np.ndarray) -> np.ndarray | None:
     return (x * 255 + 0.5).astype(np.uint8)
 
 
-def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    images, seed, index = task
+def _render_chunk(task: tuple[np.ndarray, int, int, bool]) -> tuple[np.ndarray, np.ndarray]:
+    images, seed, index, readable_only = task
     rng = np.random.default_rng([seed, index])
     views = np.zeros((len(images), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     ok = np.zeros(len(images), bool)
     for i, digit in enumerate(images):
         page, look = draw_page(digit, rng)
         view = to_view(photo_effects(page, rng, look=look))
-        if view is not None and agreement(view, page) >= READABLE:
+        if view is not None and (not readable_only or agreement(view, page) >= READABLE):
             views[i], ok[i] = view, True
     return views, ok
 
@@ -597,14 +651,17 @@ def run_chunks(fn: Callable, tasks: list, workers: int) -> list:
         return pool.map(fn, tasks, chunksize=1)
 
 
-def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def world_views(
+    images: np.ndarray | torch.Tensor, seed: int, workers: int = 2, readable_only: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image (uint8 [N, 28, 28]) rendered once as a world picture (`render`) and viewed through `to_mnist`:
     views uint8 [N, 28, 28] and ok bool [N]. ok is False, with a black view, where preprocessing refused the picture
-    or lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper read as ink): such a
-    view must not be taught as the digit. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
+    or (with `readable_only`) lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper
+    read as ink): such a view must not be taught as the digit, but a test keeps it, since a user's picture can come
+    out so and the guard must refuse it. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
     same for any number of workers."""
-    arr = images.numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    tasks = [(arr[s : s + CHUNK], seed, i) for i, s in enumerate(range(0, len(arr), CHUNK))]
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    tasks = [(arr[s : s + CHUNK], seed, i, readable_only) for i, s in enumerate(range(0, len(arr), CHUNK))]
     parts = run_chunks(_render_chunk, tasks, workers)
     if not parts:
         return torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.bool)
@@ -615,7 +672,7 @@ def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) 
 
 def digest(array: np.ndarray | torch.Tensor) -> str:
     """A short content digest of an array (shape and bytes): part of a cache key."""
-    arr = np.ascontiguousarray(array.numpy() if isinstance(array, torch.Tensor) else array)
+    arr = np.ascontiguousarray(array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else array)
     h = hashlib.sha256(str((arr.shape, arr.dtype.str)).encode())
     h.update(arr.tobytes())
     return h.hexdigest()[:16]
@@ -629,16 +686,25 @@ def _payload_sha(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def cached(path: Path, make: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The tensors stored at `path` if the file is whole (its recorded checksum matches), else `make()` stored there
-    atomically (a temporary file in the same folder, then os.replace: a crash never leaves half a file)."""
+def cached(
+    path: Path,
+    make: Callable[[], dict[str, torch.Tensor]],
+    expect: dict[str, tuple[tuple[int, ...] | None, torch.dtype]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The tensors stored at `path` if the file is whole (its recorded checksum matches) and holds what `expect`
+    says ({name: (shape or None, dtype)}), else `make()` stored there atomically (a temporary file in the same
+    folder, then os.replace: a crash never leaves half a file)."""
     if path.exists():
         try:
             stored = torch.load(path, weights_only=True)
             tensors = {k: v for k, v in stored.items() if k != "sha256"}
-            if stored["sha256"] == _payload_sha(tensors):
+            fits = all(
+                name in tensors and tensors[name].dtype == dtype and shape in (None, tuple(tensors[name].shape))
+                for name, (shape, dtype) in (expect or {}).items()
+            )
+            if stored["sha256"] == _payload_sha(tensors) and fits:
                 return tensors
-            log.warning("cache file %s fails its checksum; rendering it again", path)
+            log.warning("cache file %s fails its checksum or holds other tensors; rendering it again", path)
         except Exception as exc:  # noqa: BLE001 - any unreadable cache file is rebuilt, never trusted
             log.warning("cache file %s is unreadable (%s); rendering it again", path, str(exc)[:80])
     tensors = make()
@@ -655,16 +721,18 @@ def cached(path: Path, make: Callable[[], dict[str, torch.Tensor]]) -> dict[str,
 
 
 def cached_world_views(
-    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2
+    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2, readable_only: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`world_views`, stored in `cache_dir` (e.g. <data_dir>/world/) under a key of RENDER_VERSION, the seed and a
     digest of the images; a damaged or foreign file is rendered again, never trusted."""
-    path = Path(cache_dir) / f"world_v{RENDER_VERSION}_seed{seed}_{digest(images)}.pt"
+    kept = "" if readable_only else "_all"
+    path = Path(cache_dir) / f"world_v{RENDER_VERSION}p{PREPROCESS_VERSION}{kept}_seed{seed}_{digest(images)}.pt"
 
     def make() -> dict[str, torch.Tensor]:
         log.info("rendering %d world views (seed %d) into %s", len(images), seed, path)
-        views, ok = world_views(images, seed, workers)
+        views, ok = world_views(images, seed, workers, readable_only)
         return {"views": views, "ok": ok}
 
-    out = cached(path, make)
+    n = len(images)
+    out = cached(path, make, {"views": ((n, IMAGE_SIZE, IMAGE_SIZE), torch.uint8), "ok": ((n,), torch.bool)})
     return out["views"], out["ok"]

@@ -18,16 +18,8 @@ from digit_lit.export import export
 from digit_lit.guard import Guard
 from digit_lit.predict import read_file
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.pictures import fake_digit_png
 from tests.helpers.tiny_mnist import make_digits, write_tiny_mnist
-
-
-def fake_digit_png(path: Path, digit: int) -> Path:
-    """A fake digit photographed large, dark on light paper (its class means nothing after centring)."""
-    img = np.full((28, 28), 255, np.uint8)
-    img[2 + 2 * digit : 4 + 2 * digit, 4:24] = 0
-    img[4:24, 4 + digit : 6 + digit] = 0
-    Image.fromarray(img).resize((280, 280), Image.Resampling.NEAREST).save(path)
-    return path
 
 
 def test_reader_reads_pil_and_array(tiny_ckpt: Path) -> None:
@@ -148,5 +140,34 @@ def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path)
     for key in (*keys, "nondigit/letter/refused", "nondigit/scribble/refused"):
         assert isinstance(metrics[key], float), key
     assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10
-    assert (tmp_path / "run" / "misclassified.png").stat().st_size > 1000
+    for figure in ("misclassified", "reliability", "confusion_matrix"):  # beside metrics.json
+        png = (tmp_path / "run" / f"{figure}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000, figure
     assert "per-class figures" in res.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_ensemble(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-member ensemble of tiny CNNs trained for two epochs on the tiny fake MNIST."""
+    from digit_lit.train import train
+    from tests.helpers.configs import compose_train
+
+    base = tmp_path_factory.mktemp("ensemble")
+    overrides = ["model=ensemble", "model.net.size=2", "~model.net.member", "+model.net.member={name: tiny_cnn}"]
+    overrides += ["trainer.max_epochs=2", "data.val_size=100", "data.batch_size=50", "logger=none"]
+    overrides += ["model.max_wrong_accept=0.05", "callbacks.progress_bar=null"]
+    return Path(train(compose_train(overrides, base / "run", write_tiny_mnist(base / "data")))["best_ckpt"])
+
+
+def test_ensemble_checkpoint_and_onnx_give_the_same_verdicts(tiny_ensemble: Path, tmp_path: Path) -> None:
+    torch_guard = Guard.load(tiny_ensemble)
+    onnx_guard = Guard.load(export(tiny_ensemble, tmp_path / "ensemble.onnx"))
+    assert torch_guard.rule == onnx_guard.rule and torch_guard.spec["size"] == 2
+    images = make_digits(1000, 11)[0]
+    logits = onnx_guard.logits(images)
+    assert logits.shape == (1000, 2, 10)  # both members travel in the ONNX graph
+    assert np.abs(torch_guard.probs(images) - onnx_guard.probs(images)).max() <= 1e-5
+    pairs = zip(torch_guard.verdicts(images), onnx_guard.verdicts(images), strict=True)
+    for a, b in pairs:
+        assert (a["digit"], a["accepted"]) == (b["digit"], b["accepted"])
+        assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)

@@ -12,12 +12,12 @@ from scipy import ndimage
 
 from digit_lit import world
 from digit_lit.world import (
-    CHUNK,
     MIN_CONTRAST,
     READABLE,
     agreement,
     blur,
     cached_world_views,
+    dust,
     fill_frame,
     handwriting,
     ideal_view,
@@ -31,6 +31,7 @@ from digit_lit.world import (
     photo_effects,
     place,
     render,
+    ruling,
     sensor_noise,
     stroke_width,
     thin,
@@ -226,6 +227,20 @@ def test_ink_is_laid_in_its_colour_and_kept_legible() -> None:
         assert light.mean() - (1 - grey) >= MIN_CONTRAST - 1e-6
 
 
+def test_ruled_and_squared_paper_and_dust() -> None:
+    sheet = np.full((60, 80, 3), 0.9, np.float32)
+    ruled = ruling(sheet, rng(), spacing=10, squared=False, contrast=0.2)
+    rows = np.flatnonzero(ruled[:, 40, 0] < 0.89)
+    assert 5 <= len(rows) <= 7 and np.all(np.diff(rows) >= 9)  # a line every 10 px
+    assert np.all(ruled[rows, :, 2] > ruled[rows, :, 0])  # blue-grey print: less dark in blue
+    assert ruled.max() <= 0.9 and ruled[:, :, 0].min() > 0.7  # faint
+    squared = ruling(sheet, rng(), spacing=10, squared=True, contrast=0.2)
+    assert (squared[:, :, 0].min(0) < 0.89).sum() >= 7  # columns too
+    specks = dust(sheet, rng(), 5)
+    changed = (specks != sheet).any(2)
+    assert 1 <= changed.sum() <= 5 and specks.min() >= 0.9 * world.DUST_DARKNESS[0] - 1e-6
+
+
 def test_light_gradient_darkens_one_side() -> None:
     white = np.ones((40, 60, 3), np.float32)
     lit = uneven_light(white, rng(), gradient=0.4, direction=0.0, vignette=0.0, shadow=0.0)
@@ -338,8 +353,9 @@ def test_unusable_pictures_are_none() -> None:
     assert to_view(Image.new("RGB", (50, 50), (255, 255, 255))) is None
 
 
-def test_world_views_do_not_depend_on_the_worker_count() -> None:
-    images = np.stack([seven(), bar()] * ((CHUNK + 20) // 2))  # two chunks
+def test_world_views_do_not_depend_on_the_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(world, "CHUNK", 16)
+    images = np.stack([seven(), bar()] * 20)  # three chunks
     views1, ok1 = world_views(images, seed=5, workers=1)
     views2, ok2 = world_views(images, seed=5, workers=2)
     assert views1.dtype == torch.uint8 and views1.shape == (len(images), 28, 28) and ok1.dtype == torch.bool
@@ -381,6 +397,11 @@ def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
     path.write_bytes(path.read_bytes()[:100])
     cut, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
     assert len(calls) == 5 and torch.equal(cut, views)
+    # a whole file that holds other tensors under the same name (copied by hand, say) is not trusted either
+    path.unlink()
+    world.cached(path, lambda: {"views": views[:3], "ok": ok[:3]})
+    foreign, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
+    assert len(calls) == 6 and torch.equal(foreign, views)
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
@@ -402,3 +423,9 @@ def test_real_digits_render_to_readable_mnist_like_views(mnist_dir: Path) -> Non
     height = (x.amax(2) > 0.1).float().sum(1)
     width = (x.amax(1) > 0.1).float().sum(1)
     assert torch.maximum(height, width).median() >= 19 and torch.maximum(height, width).max() <= 24
+
+
+def test_blank_and_odd_inputs_never_crash() -> None:
+    odd = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8), np.eye(28, dtype=np.uint8) * 255])
+    views, ok = world_views(odd, seed=0, workers=1)
+    assert views.shape == (3, 28, 28) and not ok[0]  # a blank digit gives a blank picture: refused
