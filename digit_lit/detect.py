@@ -158,9 +158,8 @@ def slant(marks: list[Mark], height: float) -> float:
             ys, xs = np.nonzero(m.mask)
             sharpness = []
             for lean in SLANTS:
-                along = np.floor(xs - lean * ys).astype(
-                    int
-                )  # floor: one column per pixel of a row (round would pair some)
+                # floor, not round: each pixel of a row keeps a column of its own (round pairs some up at .5)
+                along = np.floor(xs - lean * ys).astype(int)
                 counts = np.bincount(along - along.min())
                 sharpness.append(float(np.dot(counts, counts)))
             votes.append(float(SLANTS[int(np.argmax(sharpness))]))
@@ -360,7 +359,8 @@ def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: floa
 
 @dataclass(frozen=True)
 class Reading:
-    """One way to read the atoms: its candidates (indices), the code they spell, its total log-confidence."""
+    """One way to read the atoms: its candidates (indices), the code they spell, and its score (log-confidences less
+    the costs of `decide`)."""
 
     score: float
     code: str
@@ -478,58 +478,67 @@ def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: 
     return decide(guard, found, expected_length)
 
 
-def decide(guard: Guard, found: Candidates, expected_length: int | None = None) -> dict[str, Any]:
-    """Steps 5-6: the best reading of the candidates and the verdict on it."""
-    conf = guard.confidence(found.probs)
+def scores(found: Candidates, conf: np.ndarray, sure: np.ndarray) -> np.ndarray:
+    """Each candidate's score as a digit: its log-confidence less the costs of joining marks across paper, of being
+    wider than a digit, and of being refused by the guard (readings whose every digit is accepted come first)."""
     joined = np.concatenate([[0.0], np.cumsum(found.join)])
-    scores = np.log(np.maximum(conf, 1e-12)) - np.array([joined[j] - joined[i] for i, j in found.spans])
-    scores -= WIDE_COST * np.maximum(0.0, found.widths - WIDE)
-    scores -= REFUSED_COST * ~guard.decide(found.probs)  # a reading of digits the guard accepts first
-    readings = best_readings(len(found.atoms), found.spans, scores, found.probs.argmax(1), found.part, found.short)
-    if not readings or not readings[0].segments:
-        raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
-    best = readings[0]
+    out = np.log(np.maximum(conf, 1e-12)) - np.array([joined[j] - joined[i] for i, j in found.spans])
+    return out - WIDE_COST * np.maximum(0.0, found.widths - WIDE) - REFUSED_COST * ~sure
+
+
+def refusal(
+    guard: Guard, found: Candidates, readings: list[Reading], sure: np.ndarray, expected_length: int | None
+) -> str | None:
+    """Why the best reading must be refused (None: accept it), by the guard's own rule."""
+    best, n = readings[0], len(found.atoms)
+
+    def whole(r: Reading) -> bool:  # every atom is in a digit: no ink left out
+        return sum(found.spans[k][1] - found.spans[k][0] + 1 for k in r.segments) == n
+
     chosen = list(best.segments)
-    accepted = guard.decide(found.probs[chosen])
-    digits = [
-        {
-            "digit": int(found.probs[k].argmax()),
-            "confidence": round(float(conf[k]), 6),
-            "accepted": bool(ok),
-            "box": found.boxes[k],
-        }
-        for k, ok in zip(chosen, accepted, strict=True)
-    ]
-    joint = float(np.prod(conf[chosen]))
-    reason = None
-    used = np.zeros(len(found.atoms), bool)
-    for k in chosen:
-        used[found.spans[k][0] : found.spans[k][1] + 1] = True
-    sure = guard.decide(found.probs)
     # another code is a rival when it is nearly as good, or when the guard would accept every digit of it too
     rivals = [
-        r
-        for r in readings[1:]
-        if r.score >= best.score - AMBIGUITY
-        or (
-            sure[list(r.segments)].all()
-            and sum(found.spans[k][1] - found.spans[k][0] + 1 for k in r.segments) == len(used)
-        )
+        r for r in readings[1:] if r.score >= best.score - AMBIGUITY or (sure[list(r.segments)].all() and whole(r))
     ]
+    joint = np.prod(guard.confidence(found.probs[chosen]))
     if found.unread:
-        reason = "faint marks that could not be read as ink: write darker or photograph in better light"
-    elif not used.all():
-        reason = "marks that are not digits (a dash, a stray stroke): write only the digits"
-    elif expected_length is not None and len(digits) != expected_length:
-        reason = f"found {len(digits)} digits, expected {expected_length}"
-    elif not accepted.all():
-        reason = "not sure enough of digit " + ", ".join(str(n + 1) for n in np.flatnonzero(~accepted))
-    elif not guard.rule.accepts(np.array([joint]))[0]:
-        reason = "not sure enough of the code as a whole"
-    elif rivals:
-        reason = f"ambiguous: could also be {rivals[0].code}"
-    out: dict[str, Any] = {"code": best.code, "confidence": round(joint, 6), "accepted": reason is None}
-    out["digits"] = digits
+        return "faint marks that could not be read as ink: write darker or photograph in better light"
+    if not whole(best):
+        return "marks that are not digits (a dash, a stray stroke): write only the digits"
+    if expected_length is not None and len(chosen) != expected_length:
+        return f"found {len(chosen)} digits, expected {expected_length}"
+    if not sure[chosen].all():
+        return "not sure enough of digit " + ", ".join(str(i + 1) for i in np.flatnonzero(~sure[chosen]))
+    if not guard.rule.accepts(np.array([joint]))[0]:
+        return "not sure enough of the code as a whole"
+    if rivals:
+        return f"ambiguous: could also be {rivals[0].code}"
+    return None
+
+
+def decide(guard: Guard, found: Candidates, expected_length: int | None = None) -> dict[str, Any]:
+    """Steps 5-6: the best reading of the candidates and the verdict on it."""
+    conf, sure = guard.confidence(found.probs), guard.decide(found.probs)
+    digits = found.probs.argmax(1)
+    readings = best_readings(len(found.atoms), found.spans, scores(found, conf, sure), digits, found.part, found.short)
+    if not readings or not readings[0].segments:
+        raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
+    chosen = list(readings[0].segments)
+    reason = refusal(guard, found, readings, sure, expected_length)
+    out: dict[str, Any] = {
+        "code": readings[0].code,
+        "confidence": round(float(np.prod(conf[chosen])), 6),
+        "accepted": reason is None,
+        "digits": [
+            {
+                "digit": int(digits[k]),
+                "confidence": round(float(conf[k]), 6),
+                "accepted": bool(sure[k]),
+                "box": found.boxes[k],
+            }
+            for k in chosen
+        ],
+    }
     if reason is not None:
         out["reason"] = reason
     return out
