@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import numpy as np
 import torch
 
-from digit_lit.codes import GAP_KINDS, LENGTHS, LOOKS, code_digits, render_code
+from digit_lit.codes import GAP_KINDS, LENGTHS, LOOKS, Code, code_digits, render_code
 from digit_lit.detect import decide, read_candidates
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
@@ -42,50 +42,55 @@ def centred(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> b
     return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
 
 
+def read_one(guard: Guard, code: Code) -> dict[str, Any]:
+    """One code's record: its reading, segmentation and verdict (without and with its length), and read times."""
+    length = len(code.digits)
+    start = time.perf_counter()  # read_code is read_candidates + decide
+    try:
+        found = read_candidates(guard, code.image)
+        out = decide(guard, found)
+        seconds = time.perf_counter() - start
+        told = decide(guard, found, expected_length=length)  # the platform knows the code's length
+    except PreprocessError as exc:
+        seconds = time.perf_counter() - start
+        out = told = {"code": None, "accepted": False, "digits": [], "reason": str(exc)}
+    # yardstick for a shared machine: the same picture read in digit mode (to_mnist + one net call)
+    start = time.perf_counter()
+    try:
+        guard.read(code.image)
+    except PreprocessError:
+        pass
+    digit_ms = 1000 * (time.perf_counter() - start)
+    boxes = [d["box"] for d in out["digits"]]
+    return {
+        "length": length,
+        "kind": code.kind,
+        "look": code.look,
+        "truth": code.digits,
+        "read": out["code"],
+        "segmented": len(boxes) == length
+        and all(centred(f, t) and centred(t, f) for f, t in zip(boxes, code.boxes, strict=True)),
+        "accepted": out["accepted"],
+        "accepted_told": told["accepted"],
+        "reason": out.get("reason"),
+        "ms": 1000 * seconds,
+        "digit_ms": digit_ms,
+    }
+
+
 def measure(guard: Guard, images: np.ndarray, labels: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """One record per rendered code: its length, gap kind, look, truth, reading, segmentation, verdict, read time."""
+    """One record per rendered code. Each (length, gap kind) cell is rendered first and read after, so that the
+    timed reads are not interleaved with rendering."""
     looks = args.looks.split(",") if args.looks else list(LOOKS)
     rows = []
     for length in range(LENGTHS[0], LENGTHS[1] + 1):
         for kind in GAP_KINDS:
             rng = np.random.default_rng([args.seed, length, GAP_KINDS.index(kind)])
-            for n in range(args.per_cell):
-                code = render_code(images, labels, rng, length=length, kind=kind, look=looks[n % len(looks)])
-                start = time.perf_counter()  # read_code is read_candidates + decide
-                try:
-                    found = read_candidates(guard, code.image)
-                    out = decide(guard, found)
-                    seconds = time.perf_counter() - start
-                    told = decide(guard, found, expected_length=length)  # the platform knows the code's length
-                except PreprocessError as exc:
-                    seconds = time.perf_counter() - start
-                    out = told = {"code": None, "accepted": False, "digits": [], "reason": str(exc)}
-                # yardstick for a shared machine: the same picture read in digit mode (to_mnist + one net call)
-                start = time.perf_counter()
-                try:
-                    guard.read(code.image)
-                except PreprocessError:
-                    pass
-                digit_ms = 1000 * (time.perf_counter() - start)
-                found = [d["box"] for d in out["digits"]]
-                segmented = len(found) == length and all(
-                    centred(f, t) and centred(t, f) for f, t in zip(found, code.boxes, strict=True)
-                )
-                rows.append(
-                    {
-                        "length": length,
-                        "kind": kind,
-                        "look": code.look,
-                        "truth": code.digits,
-                        "read": out["code"],
-                        "segmented": segmented,
-                        "accepted": out["accepted"],
-                        "accepted_told": told["accepted"],
-                        "reason": out.get("reason"),
-                        "ms": 1000 * seconds,
-                        "digit_ms": digit_ms,
-                    }
-                )
+            cell = [
+                render_code(images, labels, rng, length=length, kind=kind, look=looks[n % len(looks)])
+                for n in range(args.per_cell)
+            ]
+            rows += [read_one(guard, code) for code in cell]
     return rows
 
 
