@@ -220,7 +220,7 @@ def test_codes_of_real_test_digits(mnist_guard: Guard, mnist_dir: Path) -> None:
     seen: dict[str, list[tuple[bool, bool]]] = {"separate": [], "touching": []}
     digits_right: list[bool] = []
     for kind, rows in seen.items():
-        for length in (3, 4, 5, 6) * 4:
+        for length in (3, 4, 5, 6) * 10:
             code = render_code(images, labels, rng, length=length, kind=kind, look="clean")
             out = read_code(mnist_guard, code.image)
             found = [d["box"] for d in out["digits"]]
@@ -230,9 +230,9 @@ def test_codes_of_real_test_digits(mnist_guard: Guard, mnist_dir: Path) -> None:
             rows.append((segmented, out["code"] == code.digits))
             assert not out["accepted"] or out["code"] == code.digits, (code.digits, out)
     separate, touching = np.array(seen["separate"]), np.array(seen["touching"])
-    # measured here, one epoch of training (the model varies with the thread count): 0.75 of the separate codes
-    # segmented and 0.56-0.62 read right, 0.25-0.44 of the touching ones segmented, 0.91 of the digits of segmented
-    # codes read right; the bounds leave room for other CPUs
-    assert separate[:, 0].mean() >= 0.6 and separate[:, 1].mean() >= 0.35, separate.mean(0)
-    assert touching[:, 0].mean() >= 0.1, touching.mean(0)
+    # measured here, one epoch of training (1 or 2 threads): 0.70 of the separate codes segmented and 0.53 read
+    # right, 0.33 of the touching ones segmented, 0.89-0.90 of the digits of segmented codes read right; the bounds
+    # leave room for other CPUs and for changes upstream (renderer, calibration)
+    assert separate[:, 0].mean() >= 0.55 and separate[:, 1].mean() >= 0.35, separate.mean(0)
+    assert touching[:, 0].mean() >= 0.15, touching.mean(0)
     assert np.mean(digits_right) >= 0.8, np.mean(digits_right)
