@@ -18,7 +18,7 @@ from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
 from digit_lit.outliers import OUTLIER_LABEL, cached_outlier_views, outlier_pool
-from digit_lit.world import cached_world_views
+from digit_lit.world import READ, REFUSED, cached_world_views
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -242,12 +242,15 @@ def world_dir(data_dir: str | Path) -> Path:
 
 def world_views(
     data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, stream: str, workers: int
-) -> Batch:
-    """`renders` world views of each image, with their labels; views preprocessing refused are left out."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`renders` world pictures of each image, as preprocessing views them: (views, labels, read) where `read` marks
+    the views that show their digit; the others lost it to preprocessing. Pictures preprocessing refused are left out.
+    """
     if not renders:
-        return images[:0], labels[:0]
-    views, ok = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
-    return views[ok], labels.repeat(renders)[ok]
+        return images[:0], labels[:0], torch.zeros(0, dtype=torch.bool)
+    views, status = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
+    kept = status != REFUSED
+    return views[kept], labels.repeat(renders)[kept], status[kept] == READ
 
 
 def world_test(
@@ -256,10 +259,8 @@ def world_test(
     """The official test digits as world pictures, for evaluation only: the views preprocessing made of them (also
     those where it lost the digit: the guard must refuse such a view), their labels, and how many pictures were drawn
     (those preprocessing refused are not in the views but count as refused)."""
-    views, ok = cached_world_views(
-        images.repeat(renders, 1, 1), WORLD_SEEDS["test"], world_dir(data_dir), workers, readable_only=False
-    )
-    return views[ok], labels.repeat(renders)[ok], len(ok)
+    views, view_labels, _ = world_views(data_dir, images, labels, renders, "test", workers)
+    return views, view_labels, renders * len(images)
 
 
 class MNISTDataModule(L.LightningDataModule):
@@ -329,10 +330,12 @@ class MNISTDataModule(L.LightningDataModule):
         """World views of the training and validation digits, and drawn non-digits (label OUTLIER_LABEL)."""
         w, d = self.world, self.data_dir
         assert w is not None
-        out = {
-            "world_train": world_views(d, *train, w.train_renders, "train", w.workers),
-            "world_val": world_views(d, *val, w.val_renders, "val", w.workers),
-        }
+        views, labels, read = world_views(d, *train, w.train_renders, "train", w.workers)
+        # a view that lost its digit is taught as a non-digit: the guard must refuse it, as a user's picture that
+        # preprocessing spoils the same way; validation keeps them with their labels, as the world test does
+        out = {"world_train": (views[read], labels[read]), "lost_train": (views[~read], labels[~read])}
+        views, labels, _ = world_views(d, *val, w.val_renders, "val", w.workers)
+        out["world_val"] = (views, labels)
         for name, n, stream in (("outliers", w.outliers, "outliers"), ("val_outliers", w.val_outliers, "val_outliers")):
             # the digit-built families (fragments, pairs...) use training digits only, for either stream
             views = cached_outlier_views(n, WORLD_SEEDS[stream], train[0], world_dir(d), w.workers) if n else None
@@ -353,8 +356,8 @@ class MNISTDataModule(L.LightningDataModule):
             self.splits["world"] = world["world_val"]
             if "val_outliers" in world:
                 self.splits["outliers"] = world["val_outliers"]
-            if "outliers" in world:
-                self.outliers = world["outliers"][0]
+            # the outlier-exposure pool: drawn non-digits, and training views whose digit preprocessing lost
+            self.outliers = torch.cat([world["outliers"][0], world["lost_train"][0]]) if "outliers" in world else None
         self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
         if self.n_outliers:
             self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed)

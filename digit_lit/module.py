@@ -53,6 +53,7 @@ class DigitClassifier(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         max_wrong_accept: float = 0.001,
         bound_confidence: float | None = 0.95,
+        max_world_wrong_accept: float | None = None,
         max_nondigit_accept: float | None = None,
         outlier_weight: float = 0.0,
     ) -> None:
@@ -60,14 +61,24 @@ class DigitClassifier(L.LightningModule):
         check_max_wrong_accept(max_wrong_accept)
         if bound_confidence is not None:
             check_max_wrong_accept(bound_confidence, "model.bound_confidence")
-        if max_nondigit_accept is not None:
-            check_max_wrong_accept(max_nondigit_accept, "model.max_nondigit_accept")
+        for name, value in (
+            ("max_world_wrong_accept", max_world_wrong_accept),
+            ("max_nondigit_accept", max_nondigit_accept),
+        ):
+            if value is not None:
+                check_max_wrong_accept(value, f"model.{name}")
         check_optimizer(optimizer)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.max_wrong_accept, self.outlier_weight = max_wrong_accept, outlier_weight
-        self.bound_confidence, self.max_nondigit_accept = bound_confidence, max_nondigit_accept
+        self.bound_confidence = bound_confidence
+        # the wrong-accept target of each validation group the threshold is fitted on (None: watched, not bounded)
+        self.targets = {
+            "mnist": max_wrong_accept,
+            "world": max_wrong_accept if max_world_wrong_accept is None else max_world_wrong_accept,
+            "outliers": max_nondigit_accept,
+        }
         # float64: a threshold sits between two confidences that can differ by less than float32's step near 1
         self.register_buffer("temperature", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("threshold", torch.tensor(0.0, dtype=torch.float64))
@@ -169,15 +180,14 @@ class DigitClassifier(L.LightningModule):
         self.log_dict({k: float(v) for k, v in figures.items()}, sync_dist=True, add_dataloader_idx=False)
 
     def calibrate(self, groups: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> Rule:
-        """Fit the temperature on the validation digits, then the threshold over the validation groups at once:
-        digits (mnist, world) within max_wrong_accept, drawn non-digits (outliers) within max_nondigit_accept (when
-        set; otherwise they are only watched)."""
+        """Fit the temperature on the validation digits, then the threshold over the validation groups at once, each
+        within its target (`self.targets`): MNIST digits, world digits, drawn non-digits (unbounded: only watched)."""
         digits = [(z[y != OUTLIER_LABEL], y[y != OUTLIER_LABEL]) for z, y in groups.values()]
         t = fit_temperature(torch.cat([z for z, _ in digits]), torch.cat([y for _, y in digits]))
         unfitted = Rule(t, ACCEPT_NOTHING, self.max_wrong_accept)  # the confidences the guard will compute
         scored = []
         for name, (logits, labels) in groups.items():
-            target = self.max_nondigit_accept if name == "outliers" else self.max_wrong_accept
+            target = self.targets.get(name, self.max_wrong_accept)
             if target is None:
                 continue
             probs = unfitted.probs(logits.float().cpu().numpy())

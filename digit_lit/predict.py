@@ -2,9 +2,12 @@
 
     python -m digit_lit.predict ckpt_path=RUN/checkpoints/best.ckpt inputs=[photo.jpg,scans/]
     python -m digit_lit.predict model_path=model.onnx inputs=[photo.jpg]     # onnxruntime, no torch or Lightning
+    python -m digit_lit.predict model_path=model.onnx inputs=[code.jpg] mode=code expected_length=6
 
-One JSON line per image: path, digit, confidence, top3, accepted (and error when the file could not be used).
-Exit status 1 when any file failed. In Python: `Guard.load(path).read(pil_image_or_array)` (digit_lit.guard).
+One JSON line per image: path, digit, confidence, top3, accepted (and error when the file could not be used); with
+mode=code: path, code, confidence, accepted, digits (each: digit, confidence, accepted, box), reason when refused.
+Exit status 1 when any file failed (a refused digit or code is a verdict, not a failure). In Python:
+`Guard.load(path).read(pil_image_or_array)` (digit_lit.guard), `read_code(guard, picture)` (digit_lit.detect).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
+from digit_lit.detect import check_expected_length, read_code
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
@@ -31,6 +35,7 @@ from digit_lit.preprocess import PreprocessError
 # some forty formats by content, whatever the suffix, some of which fail in ways no caller expects).
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MODES = ("digit", "code")  # one digit per picture, or a code (one line of digits)
 
 
 def expand(inputs: Sequence[str]) -> Iterator[Path]:
@@ -53,7 +58,9 @@ def open_image(path: Path) -> Image.Image:
     return Image.open(path, formats=FORMATS)
 
 
-def failure(error: str) -> dict[str, Any]:
+def failure(error: str, mode: str = "digit") -> dict[str, Any]:
+    if mode == "code":
+        return {"code": None, "confidence": None, "accepted": False, "digits": [], "error": error}
     return {"digit": None, "confidence": None, "top3": [], "accepted": False, "error": error}
 
 
@@ -68,11 +75,13 @@ def unreadable(exc: Exception) -> str:
     return f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
 
 
-def read_file(guard: Guard, path: Path) -> dict[str, Any]:
-    """One picture's JSON object; any way the file can fail becomes its "error", never an exception."""
+def read_file(guard: Guard, path: Path, mode: str = "digit", expected_length: int | None = None) -> dict[str, Any]:
+    """One picture's JSON object (one digit, or with mode="code" a code); any way the file can fail becomes its
+    "error", never an exception."""
     try:
         with open_image(path) as img:
-            return {"path": str(path), **guard.read(img)}
+            verdict = guard.read(img) if mode == "digit" else read_code(guard, img, expected_length)
+            return {"path": str(path), **verdict}
     except FileNotFoundError:
         error = "no such file"
     except IsADirectoryError:
@@ -81,18 +90,30 @@ def read_file(guard: Guard, path: Path) -> dict[str, Any]:
         error = "permission denied"
     except Exception as exc:  # noqa: BLE001 - any decoder failure (truncated, malformed, exotic) is this file's error
         error = unreadable(exc)
-    return {"path": str(path), **failure(error)}
+    return {"path": str(path), **failure(error, mode)}
 
 
-def predict(model: str, inputs: Sequence[str]) -> int:
+def check_mode(mode: object, expected_length: object) -> tuple[str, int | None]:
+    """mode and expected_length as predict takes them; ConfigError says what is wrong."""
+    if mode not in MODES:
+        raise ConfigError(f"mode={mode!r} is not a mode: use mode=digit (one digit a picture) or mode=code")
+    if expected_length is None:
+        return str(mode), None
+    if mode != "code":
+        raise ConfigError("expected_length applies to mode=code only; add mode=code or drop expected_length")
+    return str(mode), check_expected_length(expected_length)
+
+
+def predict(model: str, inputs: Sequence[str], mode: str = "digit", expected_length: int | None = None) -> int:
     """Print one JSON line per image; return the exit status (1 when any image failed)."""
+    mode, expected_length = check_mode(mode, expected_length)
     guard = Guard.load(model)
     paths = list(expand(inputs))
     if not paths:
         raise ConfigError("no images to read: give inputs=[FILE_OR_DIR,...]")
     failed = 0
     for path in paths:
-        result = read_file(guard, path)
+        result = read_file(guard, path, mode, expected_length)
         failed += "error" in result
         print(json.dumps(result, allow_nan=False), flush=True)
     return 1 if failed else 0
@@ -110,7 +131,8 @@ def main(cfg: DictConfig) -> None:
     if not model:
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
     inputs = cfg.get("inputs") or []
-    sys.exit(predict(str(model), [inputs] if isinstance(inputs, str) else list(inputs)))
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    sys.exit(predict(str(model), inputs, cfg.get("mode", "digit"), cfg.get("expected_length")))
 
 
 if __name__ == "__main__":

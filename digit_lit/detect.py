@@ -1,0 +1,544 @@
+"""Read a handwritten code ("4 8 2 1"): find every digit of one line of handwriting, read each with the guard, and
+accept the code only when every digit is accepted and no other reading competes.
+
+    read_code(guard, picture, expected_length=None) -> {"code", "confidence", "accepted", "digits": [...], "reason"}
+    read_candidates(guard, picture) -> Candidates     steps 1-4 (one guard call);   decide(guard, candidates) steps 5-6
+
+1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
+2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
+   specks and marks off the line are dropped; a small mark over a digit joins it; the pieces of a faint or broken
+   digit in a gap are gathered, so that no ink is silently lost.
+3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
+   the least ink, bending around strokes, following the writing's slant).
+4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
+   enough) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit, and all are read in ONE
+   `guard.probs` call.
+5. Reading: the split of the atoms into digits with the best score (dynamic programming, keeping the runners-up):
+   the digits' log-confidences, less the costs of cutting through ink, joining marks across paper, digits wider than
+   a digit, and digits the guard refuses. The parts of a broken digit join because the whole reads surer than its
+   pieces; touching digits part because each reads surer than the pair.
+6. Decision, by the guard's own rule: every digit accepted by `guard.decide`; the code's confidence (the product of
+   its digits', the chance that all are right) over the guard's threshold too; all the ink read (no stray stroke, no
+   faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
+   guard would all accept; and the count equal to `expected_length` when given (a check, never a hint: the reading
+   does not bend to reach it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from digit_lit.errors import ConfigError
+from digit_lit.guard import Guard
+from digit_lit.preprocess import Ink, PreprocessError, frame, ink, stroke_width
+
+# One source of truth for every number of the reader. Lengths are in units of the line's digit height H unless noted.
+WORK_SIDE = 640  # working longest side (preprocess uses 192 for one digit): a line of 10 digits keeps ~40 px a digit
+MIN_SHARE = 0.002  # preprocess's speck share of the largest mark: low, as a digit's small part must survive here
+MAX_CODE_LENGTH = 64  # expected_length above this is a typo, not a code
+MAX_MARKS = 60  # more marks than this is not one line of a code (a page of text, noise): refused, not searched
+LINE_LENGTH = 1.8  # a horizontal stroke at least this long ...
+LINE_THICKNESS = 0.3  # ... and at most this thick is an underline or a strike-through, not part of a digit
+MIN_DIGIT_PX = 8  # a digit is at least this many working px tall (preprocess's smallest picture): less is a speck
+FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 touching digits are ~4x)
+SMALL = 0.3  # a mark under this in both height and width is a speck, or a dot that belongs to the digit it lies over
+MIN_DIGIT_HEIGHT = 0.6  # a digit is at least this tall (a 5's detached bar alone is not a digit)
+MAX_DIGIT_WIDTH = 1.4  # ... and at most this wide along the slant (wider ink is several digits)
+JOIN_GAP = 0.1  # parts of one digit are at most this far apart along the slant (further apart: two digits)
+CUT_WIDTH = 0.5  # a mark wider than this may be touching digits: cuts are tried
+SEAM_BEND = 0.5  # the cost of a cut's step off the slant, in ink pixels crossed: cuts bend only around strokes
+CUT_SPACING = 0.1  # cuts at least this far apart and from the mark's ends (a narrow 1)
+MIN_PIECE = 0.1  # ... and each side of a cut holds at least this share of the mark's ink (a 1 touching a 0 has 25%)
+CUT_EVERY = 0.3  # at most one cut per this much width
+MAX_GROUP = 4  # a digit is at most this many atoms (a broken 4 and a cut through it)
+SLANTS = np.linspace(-0.6, 0.6, 13)  # slants tried (x shift per row): up to about 31 degrees either way
+CUT_COST = 0.5  # parting two pieces of one mark costs this (log-confidence) per stroke width of ink the cut crossed
+JOIN_COST = 5.0  # joining two marks into one digit costs this per digit height of paper between them
+WIDE = 0.9  # a digit is rarely wider than this along the slant (two touching digits are) ...
+WIDE_COST = 3.0  # ... and each digit height beyond costs this
+REFUSED_COST = 5.0  # a candidate the guard refuses costs this: readings whose every digit is accepted come first
+KEEP = 4  # readings kept per step of the search (distinct codes)
+SKIP = 1.0  # the cost (in log-confidence) of leaving a short atom out of every digit: a stray stroke
+AMBIGUITY = 0.3  # another code whose log-confidence is within this of the best makes the reading ambiguous
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A piece of ink: its top-left corner (y, x) in working px and its mask over its box."""
+
+    y: int
+    x: int
+    mask: np.ndarray
+    source: int = -1  # pieces of one cut mark share a source (their mark's index) and count up left to right
+    piece: int = 0
+    seam: float = 0.0  # ink (px) the cut between this piece and the one before it crossed
+
+    @property
+    def height(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.mask.shape[1]
+
+    def along(self, lean: float) -> tuple[float, float]:
+        """Its extent along the slant: where the slanted lines through its leftmost and rightmost ink cross row 0."""
+        ys, xs = np.nonzero(self.mask)
+        a = self.x + xs - lean * (self.y + ys)
+        return float(a.min()), float(a.max()) + 1
+
+
+def union(marks: list[Mark]) -> Mark:
+    """Several marks as one (box around them all)."""
+    y0, x0 = min(m.y for m in marks), min(m.x for m in marks)
+    y1, x1 = max(m.y + m.height for m in marks), max(m.x + m.width for m in marks)
+    mask = np.zeros((y1 - y0, x1 - x0), bool)
+    for m in marks:
+        mask[m.y - y0 : m.y - y0 + m.height, m.x - x0 : m.x - x0 + m.width] |= m.mask
+    return Mark(y0, x0, mask)
+
+
+def components(mask: np.ndarray) -> list[Mark]:
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    if n > MAX_MARKS * 4:  # before any per-mark work: noise or a page of text
+        raise PreprocessError(f"{n} separate marks: not one line of a code; crop the picture to the code")
+    return [Mark(s[0].start, s[1].start, labels[s] == i + 1) for i, s in enumerate(ndimage.find_objects(labels))]
+
+
+def line_height(marks: list[Mark]) -> float:
+    """The digits' height: the median height of the marks that carry most of the ink, leaving out flat ones (a line
+    under the code can be its biggest mark) and specks. 0 when no mark can be a digit."""
+    upright = [m for m in marks if m.width <= FLAT * m.height and m.height >= MIN_DIGIT_PX]
+    if not upright:
+        return 0.0
+    areas = np.array([m.mask.sum() for m in upright], float)
+    return float(np.median([m.height for m, a in zip(upright, areas, strict=True) if a >= 0.25 * areas.max()]))
+
+
+def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of horizontal runs of ink at least `length` long: a morphological opening by a 1 x length line, in
+    O(pixels) (scipy's opening costs O(pixels x length): 40 ms on a line of digits)."""
+    h, w = mask.shape
+    flat = np.pad(mask, ((0, 0), (1, 1))).ravel().astype(np.int8)
+    edges = np.diff(flat)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # run [start, end) in padded coordinates
+    keep = ends - starts >= length
+    inside = np.bincount(starts[keep], minlength=flat.size) - np.bincount(ends[keep], minlength=flat.size)
+    return np.cumsum(inside[: flat.size]).astype(bool).reshape(h, w + 2)[:, :w]
+
+
+def strip_lines(mask: np.ndarray, height: float) -> np.ndarray:
+    """The mask without long thin horizontal strokes (underlines, strike-throughs), also where they touch digits."""
+    runs = long_runs(mask, max(3, round(LINE_LENGTH * height)))
+    if not runs.any():
+        return mask
+    # a line is thin: long runs stacked taller than LINE_THICKNESS are a filled blob, not a stroke
+    labels, _ = ndimage.label(ndimage.binary_dilation(runs, structure=np.ones((3, 1), bool)))
+    out = mask.copy()
+    for i, box in enumerate(ndimage.find_objects(labels)):
+        if box[0].stop - box[0].start <= LINE_THICKNESS * height + 2:
+            out[box][labels[box] == i + 1] = False
+    return out
+
+
+def slant(marks: list[Mark], height: float) -> float:
+    """The writing's slant (x shift per row down; negative when the tops lean right). Each tall mark votes for the
+    shear under which its column profile is sharpest (its upright strokes stand straight, as OCR deslanting does);
+    the median vote wins, so one digit's long diagonal (a 9's tail) does not tilt the whole line."""
+    votes = []
+    for m in marks:
+        if m.height >= MIN_DIGIT_HEIGHT * height:
+            ys, xs = np.nonzero(m.mask)
+            sharpness = []
+            for lean in SLANTS:
+                # floor, not round: each pixel of a row keeps a column of its own (round pairs some up at .5)
+                along = np.floor(xs - lean * ys).astype(int)
+                counts = np.bincount(along - along.min())
+                sharpness.append(float(np.dot(counts, counts)))
+            votes.append(float(SLANTS[int(np.argmax(sharpness))]))
+    return float(np.median(votes)) if votes else 0.0
+
+
+def clean(marks: list[Mark], height: float) -> list[Mark]:
+    """Sort the marks. Digit-tall marks stay. Off the line (above or below the digits' band) is not the code. A small
+    mark over a digit joins it (a dot, a broken-off tip); a bigger one stays on its own (a 5's detached bar: the
+    reading decides where it belongs). Marks in a gap are gathered with their neighbours: a speck alone is dropped,
+    anything bigger (the pieces of a faint or broken digit, a dash) stays, so the reading must account for it."""
+    tall = [m for m in marks if m.height >= MIN_DIGIT_HEIGHT * height]
+    if not tall:
+        return []
+    top = float(np.median([m.y for m in tall]))
+    bottom = float(np.median([m.y + m.height for m in tall]))
+    band = (top - 0.25 * height, bottom + 0.25 * height)
+
+    def host(m: Mark) -> Mark | None:
+        """The tall mark this one lies over (sharing the most columns), if any."""
+        best, most = None, 0
+        for t in tall:
+            shared = min(m.x + m.width, t.x + t.width) - max(m.x, t.x)
+            if shared > most:
+                best, most = t, shared
+        return best
+
+    def small(m: Mark) -> bool:
+        return m.height < SMALL * height and m.width < SMALL * height
+
+    keep: list[Mark] = []
+    joins: dict[int, list[Mark]] = {}
+    loose: list[Mark] = []
+    for m in marks:
+        if m.height >= MIN_DIGIT_HEIGHT * height:
+            keep.append(m)
+        elif m.y + m.height > band[0] and m.y < band[1]:
+            over = host(m)
+            if over is None:
+                loose.append(m)
+            elif small(m):
+                joins.setdefault(id(over), []).append(m)
+            else:
+                keep.append(m)
+    keep = [union([m, *joins[id(m)]]) if id(m) in joins else m for m in keep]
+    group: list[Mark] = []
+    for m in [*sorted(loose, key=lambda m: m.x), None]:
+        if group and (m is None or m.x > max(g.x + g.width for g in group) + SMALL * height):
+            gathered = union(group)
+            if not small(gathered):
+                keep.append(gathered)
+            group = []
+        if m is not None:
+            group.append(m)
+    return keep
+
+
+def seams(mask: np.ndarray, lean: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every bottom column x: the cheapest path from the top row down to it, one row at a time, stepping at most
+    one column (seam carving). Each ink pixel crossed costs 1 and each step off the writing's slant SEAM_BEND, so a
+    cut between touching digits follows the slant through paper and bends around their strokes, where a straight cut
+    would slice them. Returns (cost [w], paths [h, w]: the path ending at x, its column in each row)."""
+    h, w = mask.shape
+    bend = SEAM_BEND * np.abs(np.array([1.0, 0.0, -1.0]) + lean)  # from x+1 (a step left), x, x-1
+    cost = mask.astype(np.float32)
+    came = np.zeros((h, w), np.int8)  # the column offset each path came from, row by row
+    prev = np.full(w + 2, np.inf, np.float32)
+    prev[1:-1] = cost[0]
+    options = np.empty((3, w), np.float32)
+    cols = np.arange(w)
+    for y in range(1, h):
+        np.add(prev[2:], bend[0], out=options[0])
+        np.add(prev[1:-1], bend[1], out=options[1])
+        np.add(prev[:-2], bend[2], out=options[2])
+        pick = options.argmin(0)
+        came[y] = 1 - pick
+        prev[1:-1] = cost[y] + options[pick, cols]
+    cum = prev[1:-1]
+    paths = np.empty((h, w), np.intp)
+    paths[-1] = np.arange(w)
+    for y in range(h - 1, 0, -1):  # all paths walked back at once
+        paths[y - 1] = paths[y] + came[y, paths[y]]
+    return cum, paths
+
+
+def cut(mark: Mark, height: float, lean: float, source: int) -> list[Mark]:
+    """A mark wide enough to hold touching digits, cut along its cheapest seams that leave a digit-tall piece with a
+    real share of the ink on each side (a seam that only clips a tail or a serif is no cut), CUT_SPACING apart; the
+    pieces, or the mark itself."""
+    margin = max(1, round(CUT_SPACING * height))
+    if mark.width <= CUT_WIDTH * height or mark.width <= 2 * margin:
+        return [mark]
+    cost, paths = seams(mark.mask, lean)
+    # ink left of each path in each row, and so the rows each side of each path covers
+    before = np.concatenate([np.zeros((mark.height, 1), int), np.cumsum(mark.mask, axis=1)], axis=1)
+    rows = np.arange(mark.height)[:, None]
+    left_ink = before[rows, paths]
+    right_ink = before[:, -1:] - left_ink
+    left, right = left_ink > 0, right_ink > 0
+    tall = MIN_DIGIT_HEIGHT * height
+    least = MIN_PIECE * mark.mask.sum()
+
+    def span(side: np.ndarray) -> np.ndarray:
+        any_row = side.any(0)
+        top, bottom = side.argmax(0), mark.height - 1 - side[::-1].argmax(0)
+        return np.where(any_row, bottom - top + 1, 0)
+
+    ok = (span(left) >= tall) & (span(right) >= tall) & (left_ink.sum(0) >= least) & (right_ink.sum(0) >= least)
+    ends: list[int] = []
+    for e in np.argsort(cost, kind="stable"):
+        if ok[e] and all(abs(e - c) >= margin for c in ends):
+            ends.append(int(e))
+            if len(ends) >= max(1, round(mark.width / (CUT_EVERY * height))):
+                break
+    if not ends:
+        return [mark]
+    ends.sort()
+    chosen = np.sort(paths[:, ends], axis=1)  # [rows, cuts], ordered in each row
+    crossed = [float(mark.mask[rows[:, 0], paths[:, e]].sum()) for e in ends]
+    ys, xs = np.nonzero(mark.mask)
+    piece = (xs[:, None] >= chosen[ys]).sum(1)  # how many cuts lie left of (or on) each pixel
+    out: list[Mark] = []
+    seam = 0.0
+    for k in range(len(ends) + 1):
+        sel = piece == k
+        if sel.any():
+            py, px = ys[sel], xs[sel]
+            m = np.zeros((py.max() - py.min() + 1, px.max() - px.min() + 1), bool)
+            m[py - py.min(), px - px.min()] = True
+            out.append(Mark(mark.y + int(py.min()), mark.x + int(px.min()), m, source, len(out), seam))
+            seam = 0.0
+        if k < len(ends):
+            seam = max(seam, crossed[k])
+    return out
+
+
+def atoms_of(mask: np.ndarray) -> tuple[list[Mark], list[tuple[float, float]], float, float]:
+    """The atoms of a line, left to right along the slant, with their extents along it, the line's digit height and
+    its slant ([] if none)."""
+    marks = components(mask)
+    height = line_height(marks)
+    if height == 0:
+        return [], [], 0.0, 0.0
+    stripped = strip_lines(mask, height)
+    if stripped is not mask:
+        marks = components(stripped)
+        height = line_height(marks)
+    marks = clean(marks, height) if height else []
+    if not marks:
+        return [], [], height, 0.0
+    height = line_height(marks)
+    lean = slant(marks, height)
+    atoms = [a for n, m in enumerate(marks) for a in cut(m, height, lean, n)]
+    if len(atoms) > MAX_MARKS:
+        raise PreprocessError(f"{len(atoms)} marks: not one line of a code; crop the picture to the code")
+    spans = [a.along(lean) for a in atoms]
+    order = np.argsort([(lo + hi) / 2 for lo, hi in spans], kind="stable")
+    return [atoms[i] for i in order], [spans[i] for i in order], height, lean
+
+
+def boundaries(
+    atoms: list[Mark], spans: list[tuple[float, float]], height: float, pen: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each boundary between neighbouring atoms says, in log-confidence: (part, join). Parting two pieces of one
+    mark costs CUT_COST per stroke width of ink the cut crossed (touching digits meet at a point; a cut through a digit
+    crosses its strokes); joining two marks costs JOIN_COST per digit height of paper between them (the parts of a
+    broken digit overlap or nearly touch)."""
+    part, join = np.zeros(max(len(atoms) - 1, 0)), np.zeros(max(len(atoms) - 1, 0))
+    for i, (a, b) in enumerate(itertools.pairwise(atoms)):
+        if a.source >= 0 and b.source == a.source and b.piece == a.piece + 1:
+            part[i] = CUT_COST * b.seam / max(pen, 1.0)
+        else:
+            join[i] = JOIN_COST * max(0.0, spans[i + 1][0] - spans[i][1]) / height
+    return part, join
+
+
+def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: float) -> list[tuple[int, int]]:
+    """Runs of neighbouring atoms (first, last) that could be one digit: each atom within JOIN_GAP of the run so far,
+    the run at least MIN_DIGIT_HEIGHT tall and at most MAX_DIGIT_WIDTH wide along the slant (a tall atom alone always
+    is one: a digit the cuts could not part is read, and refused, rather than lost)."""
+    out = []
+    for i in range(len(atoms)):
+        lo, hi = spans[i]
+        top, bottom = atoms[i].y, atoms[i].y + atoms[i].height
+        for j in range(i, min(i + MAX_GROUP, len(atoms))):
+            if j > i:
+                if spans[j][0] - hi > JOIN_GAP * height:
+                    break
+                lo, hi = min(lo, spans[j][0]), max(hi, spans[j][1])
+                top, bottom = min(top, atoms[j].y), max(bottom, atoms[j].y + atoms[j].height)
+                if hi - lo > MAX_DIGIT_WIDTH * height:
+                    break
+            if bottom - top >= MIN_DIGIT_HEIGHT * height:
+                out.append((i, j))
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read the atoms: its candidates (indices), the code they spell, and its score (log-confidences less
+    the costs of `decide`)."""
+
+    score: float
+    code: str
+    segments: tuple[int, ...]
+
+
+def best_readings(
+    n: int, spans: list[tuple[int, int]], scores: np.ndarray, digits: np.ndarray, part: np.ndarray, short: np.ndarray
+) -> list[Reading]:
+    """The best readings of atoms 0..n-1 that spell different codes, best first: dynamic programming over where each
+    digit ends, keeping the KEEP best codes at each step (the runners-up that ambiguity is judged on). A digit adds
+    its candidate's score, and the cost of parting it from the atom before (`part`); a short atom may be left out, at
+    a cost of SKIP (and the code is then refused: ink that is no digit)."""
+    ending: dict[int, list[int]] = {}
+    for k, (_, j) in enumerate(spans):
+        ending.setdefault(j, []).append(k)
+    states: list[list[Reading]] = [[] for _ in range(n + 1)]
+    states[0] = [Reading(0.0, "", ())]
+    for j in range(n):
+        offers = [
+            Reading(
+                r.score + float(scores[k]) - (part[i - 1] if i else 0.0), r.code + str(int(digits[k])), (*r.segments, k)
+            )
+            for k in ending.get(j, [])
+            for i in (spans[k][0],)
+            for r in states[i]
+        ]
+        if short[j]:
+            offers += [Reading(r.score - SKIP, r.code, r.segments) for r in states[j]]
+        pool: dict[str, Reading] = {}
+        for r in sorted(offers, key=lambda r: -r.score):
+            pool.setdefault(r.code, r)  # the best way to each code
+        states[j + 1] = list(pool.values())[:KEEP]
+    return states[n]
+
+
+def check_expected_length(value: object) -> int | None:
+    """expected_length as read_code takes it: None, or a whole number of digits; ConfigError says what is wrong."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"expected_length={value!r} must be a whole number of digits, e.g. 6")
+    if not 1 <= value <= MAX_CODE_LENGTH:
+        raise ConfigError(f"expected_length={value} must be between 1 and {MAX_CODE_LENGTH}")
+    return value
+
+
+def _box(mark: Mark, scale: float) -> list[int]:
+    """A working-px box as [x0, y0, x1, y1] in picture px (x1, y1 exclusive)."""
+    x0, y0, x1, y1 = mark.x, mark.y, mark.x + mark.width, mark.y + mark.height
+    return [math.floor(x0 * scale), math.floor(y0 * scale), math.ceil(x1 * scale), math.ceil(y1 * scale)]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A picture's atoms and every candidate digit read by the guard: spans[k] = (first, last) atom of candidate k,
+    boxes[k] its box in picture px, probs[k] its calibrated probabilities; short[i]: atom i cannot be a digit alone;
+    part[i] and join[i]: what parting or joining atoms i and i+1 costs (`boundaries`); widths[k]: candidate k's width
+    along the slant in digit heights; unread: how many digit-sized
+    marks were too faint to count as ink (a digit the reading would silently miss)."""
+
+    atoms: list[Mark]
+    spans: list[tuple[int, int]]
+    boxes: list[list[int]]
+    probs: np.ndarray
+    short: np.ndarray
+    part: np.ndarray
+    join: np.ndarray
+    widths: np.ndarray
+    unread: int = 0
+
+
+def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidates:
+    """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
+    found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
+    atoms, along, height, _ = atoms_of(found.mask)
+    spans = candidates(atoms, along, height)
+    if not spans:
+        raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
+    groups = [union(atoms[i : j + 1]) for i, j in spans]
+    rows, cols = np.flatnonzero(found.mask.any(1)), np.flatnonzero(found.mask.any(0))
+    inked = np.pad(found.mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)  # the EDT costs what it covers
+    pen = stroke_width(inked)  # once for the line, not once per candidate
+    views = [frame(found.grey[g.y : g.y + g.height, g.x : g.x + g.width], g.mask, pen) for g in groups]
+    probs = guard.probs(np.stack(views))  # every candidate of the picture in one call: speed
+    short = np.array([a.height < MIN_DIGIT_HEIGHT * height for a in atoms])
+    part, join = boundaries(atoms, along, height, pen)
+    boxes = [_box(g, found.scale) for g in groups]
+    widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
+    return Candidates(atoms, spans, boxes, probs, short, part, join, widths / height, unread(found, height))
+
+
+def unread(found: Ink, height: float) -> int:
+    """Digit-sized marks of faint ink (above the noise floor, below the ink level) that touch no ink: a light
+    stroke of one digit among dark ones, which the code would otherwise silently lose."""
+    faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
+    inked = np.zeros(n + 1, bool)
+    inked[faint[found.mask]] = True
+    boxes = ndimage.find_objects(faint)
+    return sum(
+        not inked[i + 1] and box[0].stop - box[0].start >= MIN_DIGIT_HEIGHT * height for i, box in enumerate(boxes)
+    )
+
+
+def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: int | None = None) -> dict[str, Any]:
+    """The code in a picture of one line of handwritten digits. Raises PreprocessError when the picture is unusable
+    (ConfigError for an expected_length that is not a count of digits).
+
+    Returns {"code", "confidence", "accepted", "digits": [{"digit", "confidence", "accepted", "box"}], "reason"}:
+    box is [x0, y0, x1, y1] in picture px; confidence is the code's (its digits' product); reason, only when the code
+    is refused, says why.
+    """
+    expected_length = check_expected_length(expected_length)
+    found = read_candidates(guard, picture)
+    return decide(guard, found, expected_length)
+
+
+def scores(found: Candidates, conf: np.ndarray, sure: np.ndarray) -> np.ndarray:
+    """Each candidate's score as a digit: its log-confidence less the costs of joining marks across paper, of being
+    wider than a digit, and of being refused by the guard (readings whose every digit is accepted come first)."""
+    joined = np.concatenate([[0.0], np.cumsum(found.join)])
+    out = np.log(np.maximum(conf, 1e-12)) - np.array([joined[j] - joined[i] for i, j in found.spans])
+    return out - WIDE_COST * np.maximum(0.0, found.widths - WIDE) - REFUSED_COST * ~sure
+
+
+def refusal(
+    guard: Guard, found: Candidates, readings: list[Reading], sure: np.ndarray, expected_length: int | None
+) -> str | None:
+    """Why the best reading must be refused (None: accept it), by the guard's own rule."""
+    best, n = readings[0], len(found.atoms)
+
+    def whole(r: Reading) -> bool:  # every atom is in a digit: no ink left out
+        return sum(found.spans[k][1] - found.spans[k][0] + 1 for k in r.segments) == n
+
+    chosen = list(best.segments)
+    # another code is a rival when it is nearly as good, or when the guard would accept every digit of it too
+    rivals = [
+        r for r in readings[1:] if r.score >= best.score - AMBIGUITY or (sure[list(r.segments)].all() and whole(r))
+    ]
+    joint = np.prod(guard.confidence(found.probs[chosen]))
+    if found.unread:
+        return "faint marks that could not be read as ink: write darker or photograph in better light"
+    if not whole(best):
+        return "marks that are not digits (a dash, a stray stroke): write only the digits"
+    if expected_length is not None and len(chosen) != expected_length:
+        return f"found {len(chosen)} digits, expected {expected_length}"
+    if not sure[chosen].all():
+        return "not sure enough of digit " + ", ".join(str(i + 1) for i in np.flatnonzero(~sure[chosen]))
+    if not guard.rule.accepts(np.array([joint]))[0]:
+        return "not sure enough of the code as a whole"
+    if rivals:
+        return f"ambiguous: could also be {rivals[0].code}"
+    return None
+
+
+def decide(guard: Guard, found: Candidates, expected_length: int | None = None) -> dict[str, Any]:
+    """Steps 5-6: the best reading of the candidates and the verdict on it."""
+    conf, sure = guard.confidence(found.probs), guard.decide(found.probs)
+    digits = found.probs.argmax(1)
+    readings = best_readings(len(found.atoms), found.spans, scores(found, conf, sure), digits, found.part, found.short)
+    if not readings or not readings[0].segments:
+        raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
+    chosen = list(readings[0].segments)
+    reason = refusal(guard, found, readings, sure, expected_length)
+    out: dict[str, Any] = {
+        "code": readings[0].code,
+        "confidence": round(float(np.prod(conf[chosen])), 6),
+        "accepted": reason is None,
+        "digits": [
+            {
+                "digit": int(digits[k]),
+                "confidence": round(float(conf[k]), 6),
+                "accepted": bool(sure[k]),
+                "box": found.boxes[k],
+            }
+            for k in chosen
+        ],
+    }
+    if reason is not None:
+        out["reason"] = reason
+    return out

@@ -1,0 +1,244 @@
+"""The code reader (digit_lit.detect) on codes the tests draw: segmentation, all-or-nothing acceptance, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from digit_lit.codes import code_digits, render_code
+from digit_lit.detect import decide, read_candidates, read_code
+from digit_lit.guard import Guard
+from digit_lit.predict import read_file
+from digit_lit.preprocess import PreprocessError
+from digit_lit.train import train
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.configs import compose_train
+from tests.helpers.glyphs import BROKEN, GLYPHS, SCRIBBLE, code_picture, draw, iou, template_guard, touching
+
+
+@pytest.fixture(scope="module")
+def guard() -> Guard:
+    return template_guard()
+
+
+def boxes_of(out: dict[str, Any]) -> list[list[int]]:
+    return [d["box"] for d in out["digits"]]
+
+
+def assert_found(out: dict[str, Any], code: str, boxes: list[tuple[int, int, int, int]], least: float = 0.8) -> None:
+    assert out["code"] == code, out
+    for found, drawn in zip(boxes_of(out), boxes, strict=True):
+        assert iou(found, drawn) >= least, (found, drawn)
+
+
+def test_separate_digits_left_to_right_with_their_boxes(guard: Guard) -> None:
+    img, boxes = code_picture("1704")
+    out = read_code(guard, img)
+    assert_found(out, "1704", boxes)
+    assert out["accepted"] is True and "reason" not in out
+    assert all(d["accepted"] and 0 <= d["digit"] <= 9 for d in out["digits"])
+
+
+def test_boxes_are_in_picture_pixels_when_the_picture_is_shrunk(guard: Guard) -> None:
+    img, boxes = code_picture("2359", height=300)  # 1.5k px wide: read at WORK_SIDE, boxes mapped back
+    assert img.size[0] > 1000
+    assert_found(read_code(guard, img), "2359", boxes)
+
+
+@pytest.mark.parametrize(
+    ("pair", "overlap"),
+    # touching: the strokes meet; overlapping: they cross (strokes that run along each other cannot be parted)
+    [("70", 0.0), ("23", 0.0), ("45", 0.0), ("23", 0.05), ("47", 0.05)],
+)
+def test_touching_and_overlapping_digits_are_parted(guard: Guard, pair: str, overlap: float) -> None:
+    first, second = GLYPHS[int(pair[0])], GLYPHS[int(pair[1])]
+    lefts = [0.0, touching(first, second, overlap), 1.5, 2.2]
+    img, boxes = draw([first, second, GLYPHS[1], GLYPHS[3]], lefts)
+    ink = np.asarray(img.convert("L")) < 128
+    assert ndimage.label(ink, structure=np.ones((3, 3)))[1] == 3  # the pair is one piece of ink
+    out = read_code(guard, img)
+    assert_found(out, pair + "13", boxes, least=0.6)
+    assert out["accepted"] is True
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_digit_is_one_digit(guard: Guard, name: str) -> None:
+    digit, strokes = BROKEN[name]
+    img, boxes = draw([GLYPHS[1], strokes, GLYPHS[7]], [0.0, 0.9, 1.9])
+    out = read_code(guard, img)
+    assert out["code"] == f"1{digit}7", out
+    assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85  # the whole digit, its detached part included
+
+
+def test_specks_are_ignored(guard: Guard) -> None:
+    img, boxes = code_picture("1704")
+    pen = ImageDraw.Draw(img)
+    for x, y in ((95, 120), (180, 20), (300, 215), (12, 120)):  # in gaps, above and below the line, at its start
+        pen.ellipse([x - 3, y - 3, x + 3, y + 3], fill=(0, 0, 0))
+    out = read_code(guard, img)
+    assert_found(out, "1704", boxes)
+    assert out["accepted"] is True
+
+
+@pytest.mark.parametrize("below", [0.15, 0.0])
+def test_an_underline_is_not_a_digit(guard: Guard, below: float) -> None:
+    img, boxes = code_picture("1704")
+    y = boxes[0][3] + round(below * 80)  # 0: the line runs through the digits' feet
+    ImageDraw.Draw(img).line([(30, y), (img.size[0] - 30, y)], fill=(0, 0, 0), width=6)
+    out = read_code(guard, img)
+    assert out["code"] == "1704", out
+    assert out["accepted"] is True
+
+
+def test_one_refused_digit_refuses_the_code(guard: Guard) -> None:
+    img, _ = draw([GLYPHS[1], GLYPHS[7], SCRIBBLE, GLYPHS[4]], [0.0, 1.0, 2.0, 3.0])
+    out = read_code(guard, img)
+    assert len(out["digits"]) == 4
+    assert [d["accepted"] for d in out["digits"]] == [True, True, False, True]
+    assert out["accepted"] is False and "digit 3" in out["reason"]
+
+
+def test_expected_length_must_match(guard: Guard) -> None:
+    img, _ = code_picture("1704")
+    assert read_code(guard, img, expected_length=4)["accepted"] is True
+    out = read_code(guard, img, expected_length=5)
+    assert out["accepted"] is False and out["code"] == "1704" and "expected 5" in out["reason"]
+    assert all(d["accepted"] for d in out["digits"])  # each digit was sure: the count alone refuses
+
+
+def test_an_ambiguous_segmentation_refuses(guard: Guard) -> None:
+    # two bars 0.05 apart: "11" written too close, or this world's 8: both readings are sure, so neither is taken
+    img, _ = draw([GLYPHS[2], GLYPHS[8], GLYPHS[3]], [0.0, 1.0, 2.0])
+    out = read_code(guard, img)
+    assert out["code"] in {"283", "2113"} and out["accepted"] is False, out
+    assert "ambiguous" in out["reason"]
+    apart, _ = code_picture("2113")  # the same 1s a normal gap apart read as two digits, surely
+    assert read_code(guard, apart)["accepted"] is True
+
+
+def test_all_candidates_are_read_in_one_call(guard: Guard) -> None:
+    calls = []
+    inner = guard._logits
+    guard._logits = lambda x: calls.append(len(x)) or inner(x)  # type: ignore[method-assign]
+    try:
+        read_code(guard, code_picture("0123456")[0])
+    finally:
+        guard._logits = inner  # type: ignore[method-assign]
+    assert len(calls) == 1 and calls[0] >= 7
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (Image.new("RGB", (400, 120), (255, 255, 255)), "blank"),
+        (Image.new("L", (5, 5), 0), "at least 8x8"),
+    ],
+)
+def test_unusable_pictures_raise(guard: Guard, image: Image.Image, message: str) -> None:
+    with pytest.raises(PreprocessError, match=message):
+        read_code(guard, image)
+
+
+def test_only_specks_and_lines_is_no_code(guard: Guard) -> None:
+    img = Image.new("RGB", (500, 200), (255, 255, 255))
+    pen = ImageDraw.Draw(img)
+    pen.line([(20, 150), (480, 150)], fill=(0, 0, 0), width=5)
+    pen.ellipse([100, 50, 104, 54], fill=(0, 0, 0))
+    with pytest.raises(PreprocessError, match="no digits"):
+        read_code(guard, img)
+
+
+def test_bad_files_in_code_mode_get_an_error(guard: Guard, tmp_path: Path) -> None:
+    code_picture("1704")[0].save(tmp_path / "good.png")
+    (tmp_path / "text.png").write_text("not an image")
+    Image.new("RGB", (300, 100), (250, 250, 250)).save(tmp_path / "blank.png")
+    Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")  # 48 MP, tiny on disk
+    results = {p.name: read_file(guard, p, mode="code") for p in sorted(tmp_path.iterdir())}
+    assert results["good.png"]["code"] == "1704" and "error" not in results["good.png"]
+    expected = {"text.png": "not an image", "blank.png": "blank", "huge.png": "over the 40 MP limit"}
+    for name, message in expected.items():
+        out = results[name]
+        assert message in out["error"] and out["accepted"] is False and out["code"] is None and out["digits"] == []
+
+
+def test_predict_cli_code_mode(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """The CLI's contract (the tiny model cannot read these digits: the test is about the JSON and the exit status)."""
+    code_picture("1704")[0].save(tmp_path / "code.png")
+    ok = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{tmp_path}]", "mode=code", "expected_length=4")
+    assert ok.returncode == 0, ok.stderr[-2000:]  # refused or not, every picture was read
+    (line,) = [json.loads(s) for s in ok.stdout.splitlines()]
+    assert {"path", "code", "confidence", "accepted", "digits"} <= set(line) and "error" not in line
+    assert all(set(d) == {"digit", "confidence", "accepted", "box"} and len(d["box"]) == 4 for d in line["digits"])
+    assert line["accepted"] is False or len(line["code"]) == 4
+    (tmp_path / "broken.png").write_text("x")
+    bad = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{tmp_path}]", "mode=code")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert [("error" in json.loads(s)) for s in bad.stdout.splitlines()] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["mode=codes"], "mode='codes' is not a mode"),
+        (["mode=code", "expected_length=0"], "between 1 and"),
+        (["mode=code", "expected_length=six"], "whole number"),
+        (["expected_length=6"], "mode=code only"),
+    ],
+)
+def test_predict_cli_refuses_bad_mode_options(tiny_ckpt: Path, tmp_path: Path, overrides: list, message: str) -> None:
+    code_picture("17")[0].save(tmp_path / "code.png")
+    res = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{tmp_path}]", *overrides)
+    assert res.returncode == 2 and res.stdout == ""
+    (line,) = error_lines(res)
+    assert message in line
+
+
+@pytest.fixture(scope="module")
+def mnist_guard(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Guard:
+    """A small CNN trained for one epoch on the real MNIST (fast_cpu's recipe), calibrated on its validation split."""
+    overrides = [
+        "experiment=fast_cpu",
+        "trainer.max_epochs=1",
+        "trainer.check_val_every_n_epoch=1",
+        "logger=none",
+        "callbacks.progress_bar=null",
+    ]
+    return Guard.load(train(compose_train(overrides, tmp_path_factory.mktemp("code_run"), mnist_dir))["best_ckpt"])
+
+
+@pytest.mark.mnist
+def test_codes_of_real_test_digits(mnist_guard: Guard, mnist_dir: Path) -> None:
+    """Clean pictures of codes written with MNIST test digits: found, mostly read, and not accepted wrong when the
+    length is known."""
+    images, labels = code_digits(mnist_dir, "test")
+    rng = np.random.default_rng(2024)
+    seen: dict[str, list[tuple[bool, bool]]] = {"separate": [], "touching": []}
+    digits_right: list[bool] = []
+    wrong = {"told the length": 0, "not told": 0}
+    for kind, rows in seen.items():
+        for length in (3, 4, 5, 6) * 10:
+            code = render_code(images, labels, rng, length=length, kind=kind, look="clean")
+            found = read_candidates(mnist_guard, code.image)
+            out, told = decide(mnist_guard, found), decide(mnist_guard, found, expected_length=length)
+            boxes = [d["box"] for d in out["digits"]]
+            segmented = len(boxes) == length and all(iou(f, t) > 0.3 for f, t in zip(boxes, code.boxes, strict=True))
+            if segmented:
+                digits_right += [d["digit"] == int(t) for d, t in zip(out["digits"], code.digits, strict=True)]
+            rows.append((segmented, out["code"] == code.digits))
+            wrong["not told"] += out["accepted"] and out["code"] != code.digits
+            wrong["told the length"] += told["accepted"] and told["code"] != code.digits
+    separate, touching = np.array(seen["separate"]), np.array(seen["touching"])
+    # two touching digits read as one sure digit can pass when the length is not known (see README's limits)
+    assert wrong["told the length"] == 0 and wrong["not told"] <= 2, wrong
+    # measured here, one epoch of training (1 or 2 threads): 0.70 of the separate codes segmented and 0.53 read
+    # right, 0.33 of the touching ones segmented, 0.89-0.90 of the digits of segmented codes read right; the bounds
+    # leave room for other CPUs and for changes upstream (renderer, calibration)
+    assert separate[:, 0].mean() >= 0.55 and separate[:, 1].mean() >= 0.35, separate.mean(0)
+    assert touching[:, 0].mean() >= 0.15, touching.mean(0)
+    assert np.mean(digits_right) >= 0.8, np.mean(digits_right)
