@@ -65,32 +65,29 @@ def light_ink(grey: np.ndarray, cut_to_digit: bool) -> bool:
     return float(np.clip(rest - noise, 0, None).sum()) > float(np.clip(-rest - noise, 0, None).sum())
 
 
-def shade(rgb: np.ndarray, cut_to_digit: bool) -> np.ndarray:
-    """The paper's colour under dark ink at every pixel, float [H, W, 3]: a grey closing of a smoothed coarse copy
-    (scipy's min/max filters: separable, so a wide square costs no more than a narrow one).
+def shade(grey: np.ndarray, cut_to_digit: bool) -> np.ndarray:
+    """The paper's grey level under dark ink at every pixel of a grey picture [H, W]: a grey closing of a smoothed
+    coarse copy (scipy's min/max filters are separable: a wide square costs no more than a narrow one).
 
     At the picture's edge the closing's square would reach only inwards, so light that fades towards the edge (a
     vignette) would be taken for ink; the coarse copy is therefore extended by odd reflection, which continues such a
     slope. A picture `cut_to_digit` is not extended: its ink runs along the edges, and its light is even.
     """
-    h, w, _ = rgb.shape
-    out = np.empty_like(rgb, dtype=np.float32)
-    for c in range(3):
-        small = ndimage.gaussian_filter(coarse(rgb[..., c], COARSE_SIDE), PAPER_BLUR, mode="nearest")
-        k = _span(small.shape)
-        pad = 0 if cut_to_digit else k // 2 + 2
-        if pad:
-            small = np.pad(small, pad, mode="reflect", reflect_type="odd")
-        paper = ndimage.uniform_filter(ndimage.grey_closing(small, size=(k, k), mode="nearest"), 3, mode="nearest")
-        if pad:
-            paper = paper[pad:-pad, pad:-pad]
-        out[..., c] = resize(paper, (w, h), Image.Resampling.BILINEAR)
-    return out
+    h, w = grey.shape
+    small = ndimage.gaussian_filter(coarse(grey, COARSE_SIDE), PAPER_BLUR, mode="nearest")
+    k = _span(small.shape)
+    pad = 0 if cut_to_digit else k // 2 + 2
+    if pad:
+        small = np.pad(small, pad, mode="reflect", reflect_type="odd")
+    paper = ndimage.uniform_filter(ndimage.grey_closing(small, size=(k, k), mode="nearest"), 3, mode="nearest")
+    if pad:
+        paper = paper[pad:-pad, pad:-pad]
+    return resize(paper, (w, h), Image.Resampling.BILINEAR)
 
 
-def contrast(rgb: np.ndarray, cut_to_digit: bool) -> np.ndarray:
-    """How much darker than the paper under it each pixel is, as a share of the paper: 1 - pixel / paper, averaged
-    over the channels (coloured ink darkens some more than others). Float [H, W]; about 0 on paper, slightly
-    negative where the paper is lighter than its estimate, up to 1 for black ink. Dark ink on light paper expected
-    (see `light_ink`)."""
-    return (1.0 - rgb / np.maximum(shade(rgb, cut_to_digit), 1e-3)).mean(axis=2)
+def contrast(grey: np.ndarray, cut_to_digit: bool) -> np.ndarray:
+    """How much darker than the paper under it each pixel of a grey picture [H, W] is, as a share of the paper's
+    light: 1 - pixel / paper. About 0 on paper, slightly negative where the paper is lighter than its estimate, up to
+    1 for black ink. Dark ink on light paper expected (see `light_ink`). Grey levels suffice: an ink as light as its
+    paper is unreadable in a grey photo too, and one plane is a third of the work."""
+    return 1.0 - grey / np.maximum(shade(grey, cut_to_digit), 1e-3)

@@ -18,6 +18,8 @@ from scipy import ndimage
 from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
+BICUBIC = Image.Resampling.BICUBIC
+
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
 PREPROCESS_VERSION = 2
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
@@ -40,8 +42,10 @@ class PreprocessError(ValueError):
     """The picture cannot be read as a digit (blank, one colour, too large...)."""
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    """RGB floats in [0, 1]; transparent parts become white paper (canvas drawings keep the ink opaque)."""
+def _grey(img: Image.Image) -> np.ndarray:
+    """The picture's grey levels (ITU-R 601 luma, PIL's "L") as floats [H, W] in [0, 1]; transparent parts become white
+    paper (canvas drawings keep the ink opaque). Inks differ from their paper in lightness: one that does not is
+    unreadable in a grey photo too, and one plane is a third of the work of three."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -49,14 +53,14 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)
         span = arr.max() - arr.min()
-        arr = (arr - arr.min()) / span if span > 0 else np.zeros_like(arr)
-        return np.repeat(arr[..., None], 3, axis=2)
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+        return (arr - arr.min()) / span if span > 0 else np.zeros_like(arr)
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
 def _fit(img: Image.Image, side: int) -> np.ndarray:
-    """The picture as RGB floats at working size: shrunk (box filter) to `side` px on its longest side, or enlarged
-    (bicubic: smooth strokes, no blocks) to MIN_SIDE when smaller. Raises PreprocessError for unusable sizes."""
+    """The picture's grey levels [H, W] at working size: shrunk (box filter) to `side` px on its longest side, or
+    enlarged (bicubic: smooth strokes, no blocks) to MIN_SIDE when smaller. Raises PreprocessError for unusable
+    sizes."""
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
@@ -65,17 +69,15 @@ def _fit(img: Image.Image, side: int) -> np.ndarray:
     scale = side / max(w, h)
     if scale < 1:
         img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
-    rgb = _to_rgb(img)
-    if min(rgb.shape[:2]) < 8:
+    grey = _grey(img)
+    if min(grey.shape) < 8:
         raise PreprocessError(
             f"image is {w}x{h} pixels, too narrow for a digit once {side} px long; crop it to the digit"
         )
-    if max(rgb.shape[:2]) < MIN_SIDE:
-        f = MIN_SIDE / max(rgb.shape[:2])
-        size = (round(rgb.shape[1] * f), round(rgb.shape[0] * f))
-        rgb = np.stack([paper.resize(rgb[..., c], size, Image.Resampling.BICUBIC) for c in range(3)], axis=2)
-        rgb = np.clip(rgb, 0.0, 1.0)
-    return rgb
+    if max(grey.shape) < MIN_SIDE:
+        f = MIN_SIDE / max(grey.shape)
+        grey = np.clip(paper.resize(grey, (round(grey.shape[1] * f), round(grey.shape[0] * f)), BICUBIC), 0.0, 1.0)
+    return grey
 
 
 def noise_level(contrast: np.ndarray) -> float:
@@ -104,13 +106,13 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     pixels above half the heaviest mark's typical contrast, so a dark speck cannot set the level for a faint digit.
     """
     img = Image.fromarray(np.asarray(image)) if isinstance(image, np.ndarray) else image
-    rgb = _fit(img, side)
-    if float(rgb.max() - rgb.min()) < 0.08:
+    grey = _fit(img, side)
+    if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
     cut = max(img.size) <= CUT_TO_DIGIT
-    if paper.light_ink(rgb.mean(axis=2), cut):
-        rgb = 1.0 - rgb
-    contrast = paper.contrast(rgb, cut)
+    if paper.light_ink(grey, cut):
+        grey = 1.0 - grey
+    contrast = paper.contrast(grey, cut)
     noise = noise_level(contrast)
     if not cut:  # a picture cut to its digit has no room for printed lines beside it
         contrast = ruled.unrule(contrast, noise)
@@ -128,8 +130,8 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
         raise PreprocessError("no ink found: the image looks blank")
     # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
-    grey = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(grey, keep, img.size[0] / rgb.shape[1])
+    soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
+    return Ink(soft, keep, img.size[0] / contrast.shape[1])
 
 
 def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:

@@ -23,8 +23,9 @@ NEIGHBOUR_ROWS = 9  # "the rows around": a running median over this many rows
 
 def _line_rows(contrast: np.ndarray, noise: float, strongest: float) -> np.ndarray:
     """Per row, the contrast of the printed line it holds (0 where none)."""
-    h = contrast.shape[0]
-    covered = np.percentile(contrast, 100 * (1 - LINE_COVER), axis=1)  # LINE_COVER of the row is at least this dark
+    h, w = contrast.shape
+    k = int((1 - LINE_COVER) * w)
+    covered = np.partition(contrast, k, axis=1)[:, k]  # LINE_COVER of the row is at least this dark
     excess = covered - ndimage.median_filter(covered, size=NEIGHBOUR_ROWS, mode="nearest")
     lines = (excess > max(LINE_SIGMAS * noise, LINE_MIN)) & (excess < LINE_FAINT * strongest)
     runs, _ = ndimage.label(lines)

@@ -136,9 +136,11 @@ def test_notebook_lines_are_not_ink(squared: bool) -> None:
 
 def test_a_bar_across_a_tight_crop_is_not_a_ruled_line() -> None:
     """The bar of a fine-pen 7 cropped tightly spans the whole width, like a printed line, but is as dark as the digit:
-    it stays."""
-    ink = drawing((120, 150), (2, 10, 118, 140), 2.5, SEVEN)
-    assert kept(photo(ink, colour=(0.2, 0.2, 0.3)), ink) >= READABLE
+    it stays, and the view is the one of the same 7 with paper around it."""
+    tight = to_mnist(photo(drawing((120, 150), (2, 10, 118, 140), 2.5, SEVEN), colour=(0.2, 0.2, 0.3)))
+    margins = to_mnist(photo(drawing((160, 190), (22, 30, 138, 160), 2.5, SEVEN), colour=(0.2, 0.2, 0.3)))
+    assert_mnist_like(tight)
+    assert np.abs(tight - margins).mean() < 0.01
 
 
 NOISE = np.random.default_rng(2)
