@@ -1,7 +1,7 @@
 """The paper under the ink: which side of it the ink lies on, and its shade at every pixel under uneven light.
 
 A photo's light multiplies ink and paper alike (gradients, vignettes, shadows), so the ink is measured as its
-contrast with the paper right under it: 1 - pixel / paper, per channel. The paper is a grey closing (largest
+contrast with the paper right under it: 1 - pixel / paper, in grey levels. The paper is a grey closing (largest
 value, then smallest, over a square wider than any stroke) of a coarse copy of the picture: dark strokes narrower
 than the square vanish from it, while light that changes slowly across the page stays, shadow edges included.
 Light ink (chalk on a board, a white pen, a scan stored as ink values) is turned into dark ink first.
@@ -15,9 +15,10 @@ from scipy import ndimage
 
 COARSE_SIDE = 48  # the paper is estimated on a copy this small (longest side): light changes slowly, and it is fast
 PAPER_BLUR = 1.5  # ... smoothed by this many of its pixels first (noise would raise the closing's maxima)
-MEDIAN_SIDE = 32  # polarity's median background is taken on a smaller copy still (a median filter is slow)
+MEDIAN_SIDE = 24  # polarity's median background is taken on a smaller copy still (a median filter is slow)
+SURE = 2.0  # polarity: one side must hold this many times the other's contrast, or the border decides
 PAPER_SPAN = 0.3  # the closing's square, as a share of the longest side: wider than a marker's stroke on a page
-NOISE_SIGMAS = 3.0  # polarity: contrast beyond this many noise levels of the paper counts as ink
+POLARITY_SIGMAS = 3.0  # polarity: contrast beyond this many noise levels of the paper counts as ink
 
 
 def resize(a: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
@@ -50,19 +51,21 @@ def light_ink(grey: np.ndarray, cut_to_digit: bool) -> bool:
     """Whether the ink is lighter than the paper, from a grey picture [H, W] in [0, 1].
 
     The paper is the large, slowly varying part: after taking away a median background (blind to which side the ink
-    is on), the ink is the side with more contrast beyond the noise. A picture `cut_to_digit` (a tiny scan, a tight
-    crop) has no room for such a background, as its strokes are as wide as any window: there the paper is the side of
-    the grey levels (split by Otsu) that holds most of the border.
+    is on), the ink is the side with clearly more contrast beyond the noise (SURE times the other's). A picture
+    `cut_to_digit` (a tiny scan, a tight crop) has no room for such a background, its strokes being as wide as any
+    window; there, and where neither side is clearly ahead, the paper is the side of the grey levels (split by Otsu)
+    that holds most of the picture's border.
     """
-    if cut_to_digit:
-        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        return float((border > otsu(grey)).mean()) < 0.5
-    small = coarse(grey, MEDIAN_SIDE)
-    h, w = grey.shape
-    background = ndimage.median_filter(small, size=_span(small.shape), mode="nearest")
-    rest = grey - resize(background, (w, h), Image.Resampling.BILINEAR)
-    noise = NOISE_SIGMAS * 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
-    return float(np.clip(rest - noise, 0, None).sum()) > float(np.clip(-rest - noise, 0, None).sum())
+    if not cut_to_digit:
+        small = coarse(grey, MEDIAN_SIDE)
+        background = ndimage.median_filter(small, size=_span(small.shape), mode="nearest")
+        rest = grey - resize(background, grey.shape[::-1], Image.Resampling.BILINEAR)
+        noise = POLARITY_SIGMAS * 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
+        light, dark = float(np.clip(rest - noise, 0, None).sum()), float(np.clip(-rest - noise, 0, None).sum())
+        if light > SURE * dark or dark > SURE * light:
+            return light > dark
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return float((border > otsu(grey)).mean()) < 0.5
 
 
 def shade(grey: np.ndarray, cut_to_digit: bool) -> np.ndarray:

@@ -18,16 +18,12 @@ from scipy import ndimage
 from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
-BICUBIC = Image.Resampling.BICUBIC
-
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
 PREPROCESS_VERSION = 2
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
-CUT_TO_DIGIT = (
-    20  # a picture at most this long is cut to its digit (8x8 scans, tight crops): ink fills it, light is even
-)
+CUT_TO_DIGIT = 20  # a picture this long or less is cut to its digit (8x8 scans, crops): ink fills it, light is even
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box
 MIN_SHARE = 0.05  # a mark with less ink (area x contrast) than this share of the heaviest is a speck ...
 MIN_MARK = 4  # ... and so is one of fewer pixels than this (dust, salt-and-pepper noise)
@@ -76,13 +72,14 @@ def _fit(img: Image.Image, side: int) -> np.ndarray:
         )
     if max(grey.shape) < MIN_SIDE:
         f = MIN_SIDE / max(grey.shape)
-        grey = np.clip(paper.resize(grey, (round(grey.shape[1] * f), round(grey.shape[0] * f)), BICUBIC), 0.0, 1.0)
+        size = (round(grey.shape[1] * f), round(grey.shape[0] * f))
+        grey = np.clip(paper.resize(grey, size, Image.Resampling.BICUBIC), 0.0, 1.0)  # bicubic overshoots at edges
     return grey
 
 
 def noise_level(contrast: np.ndarray) -> float:
-    """The noise of one pixel of a map: from differences of horizontal neighbours, which cancel the paper and the light
-    (strokes' edges are too few to move their median); the map is about the same size as the noise in flat ink."""
+    """The noise of one pixel of a map (its standard deviation), from the differences of horizontal neighbours: they
+    cancel the paper and the light, and strokes' edges are too few to move their median."""
     return 1.4826 * float(np.median(np.abs(np.diff(contrast, axis=1)))) / np.sqrt(2)
 
 

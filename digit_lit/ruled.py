@@ -29,9 +29,9 @@ def _line_rows(contrast: np.ndarray, noise: float, strongest: float) -> np.ndarr
     excess = covered - ndimage.median_filter(covered, size=NEIGHBOUR_ROWS, mode="nearest")
     lines = (excess > max(LINE_SIGMAS * noise, LINE_MIN)) & (excess < LINE_FAINT * strongest)
     runs, _ = ndimage.label(lines)
-    for k, run in enumerate(ndimage.find_objects(runs), start=1):
+    for label, run in enumerate(ndimage.find_objects(runs), start=1):
         if run[0].stop - run[0].start > max(2, LINE_THIN * h):
-            lines[runs == k] = False  # a thick band: a stroke or a shadow, not a printed line
+            lines[runs == label] = False  # a thick band: a stroke or a shadow, not a printed line
     return np.where(lines, excess, 0.0)
 
 
