@@ -10,7 +10,7 @@ from scipy import ndimage
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import PreprocessError, to_mnist
 from digit_lit.world import READABLE, agreement
-from tests.helpers.pictures import EIGHT, SEVEN, TWO, drawing, photo, ruled_page, tiny_scan, uneven_light
+from tests.helpers.drawings import EIGHT, SEVEN, TWO, drawing, photo, ruled_page, tiny_scan, uneven_light
 
 
 def draw_seven(
