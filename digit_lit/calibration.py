@@ -61,23 +61,21 @@ def allowed_wrong(n: int, max_wrong_accept: float, confidence: float | None) -> 
     return k
 
 
-def choose_threshold(
-    groups: Sequence[tuple[np.ndarray, np.ndarray]], max_wrong_accept: float, confidence: float | None = 0.95
-) -> float:
-    """The lowest threshold that keeps the wrong-accept rate within the target on every group.
+def choose_threshold(groups: Sequence[tuple[np.ndarray, np.ndarray, float]], confidence: float | None = 0.95) -> float:
+    """The lowest threshold that keeps the wrong-accept rate within its target on every group.
 
-    Each group is (confidence scores, correct) for one validation set; "correct" is False for any image that must not
-    be accepted (a misread digit, a non-digit). With `confidence` (e.g. 0.95) the Clopper-Pearson upper bound must meet
-    the target, else the point estimate. Accepting means score >= threshold; ties are accepted or refused together.
-    The threshold is the score of the least sure image still accepted.
+    Each group is (confidence scores, correct, target) for one validation set; "correct" is False for any image that
+    must not be accepted (a misread digit, a non-digit). With `confidence` (e.g. 0.95) the Clopper-Pearson upper bound
+    must meet the target, else the point estimate. Accepting means score >= threshold; ties are accepted or refused
+    together. The threshold is the score of the least sure image still accepted.
     """
-    scores = [np.asarray(c, np.float64) for c, _ in groups]
+    scores = [np.asarray(c, np.float64) for c, _, _ in groups]
     if not scores or not sum(len(s) for s in scores):
         raise ValueError("cannot choose a threshold on no samples")
     all_scores = np.unique(np.concatenate(scores))
     lowest = float(all_scores[0])
-    for score, (_, correct) in zip(scores, groups, strict=True):
-        allowed = allowed_wrong(len(score), max_wrong_accept, confidence)
+    for score, (_, correct, target) in zip(scores, groups, strict=True):
+        allowed = allowed_wrong(len(score), target, confidence)
         if allowed < 0:
             return ACCEPT_NOTHING
         wrong = np.sort(score[~np.asarray(correct, bool)])[::-1]

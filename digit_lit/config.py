@@ -12,6 +12,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from digit_lit.errors import ConfigError, DigitLitError
 
+# `${coalesce:A,B}`: A unless it is null, else B (OmegaConf has no such resolver; Hydra gives null for an unset group,
+# e.g. ${hydra:runtime.choices.experiment} when no experiment is chosen). Registered on import: entry points and tests
+# import this module before any config is resolved.
+OmegaConf.register_new_resolver("coalesce", lambda value, default: default if value is None else value, replace=True)
+
 
 def instantiate(node: DictConfig, **kwargs: Any) -> Any:
     """hydra.utils.instantiate, with plain containers, and our own errors surfacing as themselves."""

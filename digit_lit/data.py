@@ -13,12 +13,13 @@ from pathlib import Path
 import lightning as L
 import torch
 from torch import nn
+from torch.utils.data import SequentialSampler
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
 from digit_lit.outliers import OUTLIER_LABEL, cached_outlier_views, outlier_pool
-from digit_lit.world import cached_world_views
+from digit_lit.world import READ, REFUSED, cached_world_views
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -149,8 +150,10 @@ class TensorBatches:
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.name = "train"
-        # Lightning looks for set_epoch on `sampler` (and reads `batch_sampler` beside it)
-        self.sampler, self.batch_sampler = self, None
+        # Lightning reads `sampler` (and `batch_sampler` beside it): it calls the sampler's set_epoch, and under
+        # overfit_batches it takes a SequentialSampler as the sign that the batches are the same every epoch
+        self.sampler = self if shuffle else SequentialSampler(range(len(labels)))
+        self.batch_sampler = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -177,7 +180,9 @@ class TensorBatches:
                 yield self.images[chunk].unsqueeze(1).float().div_(255), self.labels[chunk]
             return
         # outlier exposure: each batch also carries non-digits, labelled OUTLIER_LABEL
-        g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + self.rank)
+        # new outliers each epoch when shuffled; the same ones when not (overfit_batches: the same batches every epoch)
+        epoch = self.epoch if self.shuffle else 0
+        g = torch.Generator().manual_seed(self.seed + 7919 * epoch + self.rank)
         pick = torch.randint(
             len(self.outliers), (len(idx) // self.batch_size + 1, self.outliers_per_batch), generator=g
         )
@@ -217,12 +222,15 @@ def world_dir(data_dir: str | Path) -> Path:
 
 def world_views(
     data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, stream: str, workers: int
-) -> Batch:
-    """`renders` world views of each image, with their labels; views preprocessing refused are left out."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`renders` world pictures of each image, as preprocessing views them: (views, labels, read) where `read` marks
+    the views that show their digit; the others lost it to preprocessing. Pictures preprocessing refused are left out.
+    """
     if not renders:
-        return images[:0], labels[:0]
-    views, ok = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
-    return views[ok], labels.repeat(renders)[ok]
+        return images[:0], labels[:0], torch.zeros(0, dtype=torch.bool)
+    views, status = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
+    kept = status != REFUSED
+    return views[kept], labels.repeat(renders)[kept], status[kept] == READ
 
 
 def world_test(
@@ -231,10 +239,8 @@ def world_test(
     """The official test digits as world pictures, for evaluation only: the views preprocessing made of them (also
     those where it lost the digit: the guard must refuse such a view), their labels, and how many pictures were drawn
     (those preprocessing refused are not in the views but count as refused)."""
-    views, ok = cached_world_views(
-        images.repeat(renders, 1, 1), WORLD_SEEDS["test"], world_dir(data_dir), workers, readable_only=False
-    )
-    return views[ok], labels.repeat(renders)[ok], len(ok)
+    views, view_labels, _ = world_views(data_dir, images, labels, renders, "test", workers)
+    return views, view_labels, renders * len(images)
 
 
 class MNISTDataModule(L.LightningDataModule):
@@ -281,10 +287,12 @@ class MNISTDataModule(L.LightningDataModule):
         """World views of the training and validation digits, and drawn non-digits (label OUTLIER_LABEL)."""
         w, d = self.world, self.data_dir
         assert w is not None
-        out = {
-            "world_train": world_views(d, *train, w.train_renders, "train", w.workers),
-            "world_val": world_views(d, *val, w.val_renders, "val", w.workers),
-        }
+        views, labels, read = world_views(d, *train, w.train_renders, "train", w.workers)
+        # a view that lost its digit is taught as a non-digit: the guard must refuse it, as a user's picture that
+        # preprocessing spoils the same way; validation keeps them with their labels, as the world test does
+        out = {"world_train": (views[read], labels[read]), "lost_train": (views[~read], labels[~read])}
+        views, labels, _ = world_views(d, *val, w.val_renders, "val", w.workers)
+        out["world_val"] = (views, labels)
         for name, n, stream in (("outliers", w.outliers, "outliers"), ("val_outliers", w.val_outliers, "val_outliers")):
             # the digit-built families (fragments, pairs...) use training digits only, for either stream
             views = cached_outlier_views(n, WORLD_SEEDS[stream], train[0], world_dir(d), w.workers) if n else None
@@ -305,8 +313,8 @@ class MNISTDataModule(L.LightningDataModule):
             self.splits["world"] = world["world_val"]
             if "val_outliers" in world:
                 self.splits["outliers"] = world["val_outliers"]
-            if "outliers" in world:
-                self.outliers = world["outliers"][0]
+            # the outlier-exposure pool: drawn non-digits, and training views whose digit preprocessing lost
+            self.outliers = torch.cat([world["outliers"][0], world["lost_train"][0]]) if "outliers" in world else None
         self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
         if self.n_outliers:
             self.outliers = outlier_pool(self.n_outliers, seed=self.split_seed)
@@ -316,6 +324,8 @@ class MNISTDataModule(L.LightningDataModule):
     def _batches(self, split: str, train: bool = False) -> TensorBatches:
         """The batches of one split; a loader's `name` names its validation group (see module.calibrate)."""
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        # overfit_batches means the same batches every epoch; Lightning can unshuffle only a torch DataLoader
+        shuffle = train and not (self.trainer is not None and self.trainer.overfit_batches)
         images, labels = self.splits[split]
         # batch_size is global: N DDP ranks take batch_size / N each, so a step means the same as on one device
         bs = max(1, (self.batch_size if train else self.eval_batch_size) // world)
@@ -323,7 +333,7 @@ class MNISTDataModule(L.LightningDataModule):
             dict(outliers=self.outliers, outliers_per_batch=max(1, self.outliers_per_batch // world)) if train else {}
         )
         loader = TensorBatches(
-            images, labels, bs, shuffle=train, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
+            images, labels, bs, shuffle=shuffle, seed=self.shuffle_seed, rank=rank, world_size=world, **extra
         )
         loader.name = "mnist" if split in ("val", "test") else split
         return loader

@@ -9,41 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import matplotlib
 import numpy as np
 import torch
 from omegaconf import DictConfig
 from torchvision.datasets import FashionMNIST
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.guard import Guard
-from digit_lit.metrics import test_figures
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-
-def misclassified_grid(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, path: Path) -> int:
-    """Save up to 100 misclassified test images with true and predicted labels; return how many were wrong."""
-    wrong = np.flatnonzero(preds != labels)
-    shown = wrong[:100]
-    cols = 10
-    rows = max(1, -(-len(shown) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, shown.tolist(), strict=False):
-        ax.imshow(images[i], cmap="gray")
-        ax.set_title(f"true {int(labels[i])} / {int(preds[i])}", fontsize=7)
-    fig.suptitle(f"{len(wrong)} misclassified test images (true / predicted), first {len(shown)}", fontsize=9)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
-    return len(wrong)
+from digit_lit.metrics import TestSamples, test_figures
 
 
 def refused_share(guard: Guard, images: np.ndarray) -> float:
@@ -96,13 +72,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"fashion=true but {Path(data_dir) / 'FashionMNIST' / 'raw'} holds no Fashion-MNIST files; copy them there "
             "(e.g. from ../shared/fashion-mnist) or set fashion=false"
         )
-    out = Path(cfg.paths.output_dir)
     images, labels = (t.numpy() for t in load_split(data_dir, train=False, download=download))
     probs = guard.probs(images)  # the test set, once
     metrics: dict[str, Any] = {"model": str(cfg.ckpt_path), **guard.identity, **guard.rule.as_dict()}
     metrics.update(test_figures(probs, labels, guard.rule))
-    out.mkdir(parents=True, exist_ok=True)
-    metrics["test/misclassified"] = misclassified_grid(images, labels, probs.argmax(1), out / "misclassified.png")
     if cfg.get("world"):
         metrics.update(world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2)))
     if cfg.get("fashion"):
@@ -110,7 +83,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         metrics["fashion/refused"] = refused_share(guard, fashion.numpy())
     if cfg.get("nondigits"):
         metrics.update(nondigit_refusal(guard, cfg.nondigits))
-    report.finish(cfg, metrics)
+    report.finish(cfg, metrics, samples=TestSamples(images, labels, probs), threshold=guard.threshold)
     return metrics
 
 

@@ -17,6 +17,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.files import atomic_write

@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -18,8 +19,9 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from digit_lit.calibration import ACCEPT_NOTHING, choose_threshold, fit_temperature
 from digit_lit.checkpoint import checkpoint_digest
 from digit_lit.constants import NUM_CLASSES
+from digit_lit.errors import ConfigError
 from digit_lit.guard import FORMAT, GuardError, Rule, check_max_wrong_accept, rejection_report
-from digit_lit.metrics import test_figures
+from digit_lit.metrics import TestSamples, test_figures
 from digit_lit.models import build_net, members
 from digit_lit.outliers import OUTLIER_LABEL
 
@@ -46,17 +48,31 @@ class DigitClassifier(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         max_wrong_accept: float = 0.001,
         bound_confidence: float | None = 0.95,
+        max_world_wrong_accept: float | None = None,
+        max_nondigit_accept: float | None = None,
         outlier_weight: float = 0.0,
     ) -> None:
         super().__init__()
         check_max_wrong_accept(max_wrong_accept)
         if bound_confidence is not None:
             check_max_wrong_accept(bound_confidence, "model.bound_confidence")
+        for name, value in (
+            ("max_world_wrong_accept", max_world_wrong_accept),
+            ("max_nondigit_accept", max_nondigit_accept),
+        ):
+            if value is not None:
+                check_max_wrong_accept(value, f"model.{name}")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = build_net(**net)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.max_wrong_accept, self.outlier_weight = max_wrong_accept, outlier_weight
         self.bound_confidence = bound_confidence
+        # the wrong-accept target of each validation group the threshold is fitted on (None: watched, not bounded)
+        self.targets = {
+            "mnist": max_wrong_accept,
+            "world": max_wrong_accept if max_world_wrong_accept is None else max_world_wrong_accept,
+            "outliers": max_nondigit_accept,
+        }
         # float64: a threshold sits between two confidences that can differ by less than float32's step near 1
         self.register_buffer("temperature", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("threshold", torch.tensor(0.0, dtype=torch.float64))
@@ -68,6 +84,7 @@ class DigitClassifier(L.LightningModule):
         self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
         self.val_acc_best = MaxMetric()
         self._test_report: dict[str, Any] = {}
+        self._test_samples: TestSamples | None = None
         self._val_outputs: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,9 +154,11 @@ class DigitClassifier(L.LightningModule):
         return groups
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # the untrained model's accuracy is no run's best, nor its calibration
+            return
         self.val_acc_best(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
-        if self.trainer.sanity_checking or not self._val_outputs:
+        if not self._val_outputs:
             return
         groups = self._val_groups()
         rule = self.calibrate(groups)
@@ -156,33 +175,38 @@ class DigitClassifier(L.LightningModule):
         self.log_dict({k: float(v) for k, v in figures.items()}, sync_dist=True, add_dataloader_idx=False)
 
     def calibrate(self, groups: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> Rule:
-        """Fit the temperature on the validation digits, then the threshold over every validation group at once."""
+        """Fit the temperature on the validation digits, then the threshold over the validation groups at once, each
+        within its target (`self.targets`): MNIST digits, world digits, drawn non-digits (unbounded: only watched)."""
         digits = [(z[y != OUTLIER_LABEL], y[y != OUTLIER_LABEL]) for z, y in groups.values()]
         t = fit_temperature(torch.cat([z for z, _ in digits]), torch.cat([y for _, y in digits]))
         unfitted = Rule(t, ACCEPT_NOTHING, self.max_wrong_accept)  # the confidences the guard will compute
         scored = []
-        for logits, labels in groups.values():
+        for name, (logits, labels) in groups.items():
+            target = self.targets.get(name, self.max_wrong_accept)
+            if target is None:
+                continue
             probs = unfitted.probs(logits.float().cpu().numpy())
             # a non-digit (OUTLIER_LABEL) is never a correct accept
-            scored.append((unfitted.confidence(probs), probs.argmax(1) == labels.cpu().numpy()))
-        thr = choose_threshold(scored, self.max_wrong_accept, self.bound_confidence)
+            scored.append((unfitted.confidence(probs), probs.argmax(1) == labels.cpu().numpy(), target))
+        thr = choose_threshold(scored, self.bound_confidence)
         self.temperature.fill_(t)
         self.threshold.fill_(thr)
         return Rule(t, thr, self.max_wrong_accept)
 
     def on_test_epoch_start(self) -> None:
-        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._test_report: dict[str, Any] = {}
+        self._test_samples = None
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        self._test_outputs.append((members(self.net(x)).detach(), y))
+        # the images too, back in uint8 (exact: the loader made them as uint8 / 255), for the misread-digits figure
+        self._test_outputs.append((members(self.net(x)).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
 
     def on_test_epoch_end(self) -> None:
-        logits = torch.cat([o[0] for o in self._test_outputs])
-        labels = torch.cat([o[1] for o in self._test_outputs])
+        logits, labels, images = (torch.cat(parts) for parts in zip(*self._test_outputs, strict=True))
         if self.trainer.world_size > 1:  # every rank computes the figures of the whole test set
-            logits, labels = (torch.cat(gather_all_tensors(t)) for t in (logits, labels))
+            logits, labels, images = (torch.cat(gather_all_tensors(t)) for t in (logits, labels, images))
         rule = self.rule()
         if rule is None:
             rank_zero_warn(
@@ -190,6 +214,7 @@ class DigitClassifier(L.LightningModule):
             )
         probs = (rule or Rule(1.0, ACCEPT_NOTHING, self.max_wrong_accept)).probs(logits.float().cpu().numpy())
         self._test_report = test_figures(probs, labels.cpu().numpy(), rule)
+        self._test_samples = TestSamples(images.cpu().numpy(), labels.cpu().numpy(), probs)
         scalars = {k: v for k, v in self._test_report.items() if isinstance(v, float)}
         # identical on every rank: sync_dist only keeps Lightning's DDP bookkeeping quiet
         self.log_dict(scalars, sync_dist=True)
@@ -205,9 +230,28 @@ class DigitClassifier(L.LightningModule):
                 "digest": checkpoint_digest(rule, spec, checkpoint["state_dict"]),
             }
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to resume a fit whose schedule was laid out for another length (e.g. a finished run given a higher
+        trainer.max_epochs): OneCycleLR cannot be stretched mid-run and would fail steps later, far from the cause."""
+        if self._trainer is None or self.trainer.state.fn != TrainerFn.FITTING:
+            return
+        planned = self.trainer.estimated_stepping_batches
+        for state in checkpoint.get("lr_schedulers", []):
+            laid_out = state.get("total_steps")
+            if laid_out is not None and laid_out != planned:
+                raise ConfigError(
+                    f"cannot resume {self.trainer.ckpt_path}: its learning-rate schedule was laid out for {laid_out} "
+                    f"steps and this run plans {planned:g} (trainer.max_epochs, max_steps, data.batch_size or devices "
+                    "changed); resume with the settings it started with, or start a new run"
+                )
+
     def test_report(self) -> dict[str, Any]:
         """Every figure of the finished test epoch (see metrics.test_figures)."""
         return dict(self._test_report)
+
+    def test_samples(self) -> TestSamples | None:
+        """The finished test epoch's images, labels and calibrated probabilities (None before any test)."""
+        return self._test_samples
 
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:

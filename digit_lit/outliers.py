@@ -198,13 +198,17 @@ def too_digit_like(points: np.ndarray) -> bool:
     return (closed and crossings <= 2) or crossings == 1 or (crossings == 0 and turning(points) < 600)
 
 
+class NoDrawing(RuntimeError):
+    """No acceptable drawing came in the allowed tries (e.g. a digit too small to cross out heavily enough)."""
+
+
 def _until(make: Callable[[], T], rejected: Callable[[T], bool], tries: int = 200) -> T:
     """The first drawing `make` returns that is not `rejected` (families are built so that this comes quickly)."""
     for _ in range(tries):
         out = make()
         if not rejected(out):
             return out
-    raise RuntimeError(f"no acceptable drawing in {tries} tries")
+    raise NoDrawing(f"no acceptable drawing in {tries} tries")
 
 
 def _fit(paths: list[np.ndarray], height: float, max_width: float | None = None) -> list[np.ndarray]:
@@ -540,7 +544,10 @@ def _outlier_chunk(task: tuple[int, int, int, np.ndarray | None, np.ndarray | No
     views, kinds = [], []
     for _ in range(count):
         k = int(rng.choice(len(names), p=p))
-        page, look = outlier_page(names[k], rng, digits)
+        try:
+            page, look = outlier_page(names[k], rng, digits)
+        except NoDrawing:
+            continue  # rare (one digit in thousands): this picture is skipped, like one preprocessing refuses
         view = world.to_view(world.photo_effects(page, rng, look=look))
         if view is None or looks_like_a_digit(view, features):
             continue  # refused by preprocessing (predict would refuse it too), or too close to a real digit

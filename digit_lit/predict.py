@@ -21,6 +21,7 @@ import hydra
 from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.errors import ConfigError, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
@@ -55,6 +56,17 @@ def failure(error: str) -> dict[str, Any]:
     return {"digit": None, "confidence": None, "top3": [], "accepted": False, "error": error}
 
 
+def unreadable(exc: Exception) -> str:
+    """Why a picture could not be read, in one line: the same words for a file here and an upload to the server."""
+    if isinstance(exc, UnidentifiedImageError):
+        return f"not an image in a supported format ({', '.join(FORMATS)})"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image too large: {exc}"
+    if isinstance(exc, PreprocessError):
+        return str(exc)
+    return f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
+
+
 def read_file(guard: Guard, path: Path) -> dict[str, Any]:
     """One picture's JSON object; any way the file can fail becomes its "error", never an exception."""
     try:
@@ -66,14 +78,8 @@ def read_file(guard: Guard, path: Path) -> dict[str, Any]:
         error = "is a directory"
     except PermissionError:
         error = "permission denied"
-    except UnidentifiedImageError:
-        error = f"not an image in a supported format ({', '.join(FORMATS)})"
-    except Image.DecompressionBombError as exc:
-        error = f"image too large: {exc}"
-    except PreprocessError as exc:
-        error = str(exc)
     except Exception as exc:  # noqa: BLE001 - any decoder failure (truncated, malformed, exotic) is this file's error
-        error = f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
+        error = unreadable(exc)
     return {"path": str(path), **failure(error)}
 
 

@@ -1,4 +1,5 @@
-"""The one place that reports a finished run: metrics.json, the resolved config, the printed report, TensorBoard."""
+"""The one place that reports a run: TensorBoard's hparams at the start; at the end metrics.json, the resolved config,
+the printed report, and the figures (digit_lit.figures) as PNGs beside metrics.json and as TensorBoard images."""
 
 from __future__ import annotations
 
@@ -7,29 +8,82 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from matplotlib.figure import Figure
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
-from torchmetrics.utilities.plot import plot_confusion_matrix
+from torch.utils.tensorboard.summary import hparams
 
+from digit_lit import figures
 from digit_lit.files import atomic_write
+from digit_lit.metrics import TestSamples
+
+# The settings worth comparing runs by in TensorBoard's HPARAMS tab (the whole config is in each run's config.yaml).
+# A setting that is a config node shows as its class name (model.optimizer: AdamW), an unset one as "none".
+HPARAMS = (
+    "model.net.name",
+    "model.net.hidden",
+    "model.net.channels",
+    "model.net.dropout",
+    "model.optimizer",
+    "model.optimizer.lr",
+    "model.optimizer.weight_decay",
+    "model.scheduler",
+    "model.scheduler.max_lr",
+    "model.outlier_weight",
+    "data.batch_size",
+    "data.augment",
+    "data.outliers",
+    "trainer.max_epochs",
+    "trainer.max_steps",
+    "trainer.devices",
+    "trainer.precision",
+    "seed",
+)
+# the figures HPARAMS compares runs by: logged by DigitClassifier during the run, declared here at its start
+HPARAM_METRICS = ("val/acc_best", "val/coverage", "test/acc", "test/ece", "test/coverage", "test/wrong_accept")
+_ABSENT = object()
 
 
-def flat_config(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config as dotted keys with scalar values, for TensorBoard's hparams."""
-    out: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, f"{prefix}{k}.")
-        else:
-            out[prefix[:-1]] = node if isinstance(node, int | float | str | bool) else str(node)
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
+def curated_hparams(cfg: DictConfig) -> dict[str, bool | int | float | str]:
+    """HPARAMS with scalar values (settings absent from this config are left out), and the experiment's name."""
+    out: dict[str, bool | int | float | str] = {}
+    if HydraConfig.initialized():
+        out["experiment"] = str(HydraConfig.get().runtime.choices.get("experiment") or "none")
+    for key in HPARAMS:
+        value = OmegaConf.select(cfg, key, default=_ABSENT)
+        if value is _ABSENT:
+            continue
+        if value is None:
+            value = "none"
+        elif isinstance(value, DictConfig):
+            value = str(value.get("_target_", "?")).rsplit(".", 1)[-1]
+        elif isinstance(value, ListConfig):
+            value = str(OmegaConf.to_container(value))
+        out[key] = value
     return out
+
+
+def _tensorboards(trainer: L.Trainer | None) -> list[TensorBoardLogger]:
+    if trainer is None or not trainer.is_global_zero:
+        return []
+    return [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+
+
+def start(cfg: DictConfig, trainer: L.Trainer) -> None:
+    """Log the curated hparams to TensorBoard before fit, with HPARAM_METRICS declared.
+
+    Written by hand rather than with `logger.log_hyperparams(params, metrics=...)`: that also logs each metric's value
+    as a scalar at step 0, and TensorBoard reads a step that goes back as a restart and drops the tag's history.
+    Declared only, the metrics take the values DigitClassifier logs during the run.
+    """
+    for logger in _tensorboards(trainer):
+        writer = logger.experiment._get_file_writer()  # what Lightning's log_hyperparams writes through too
+        for summary in hparams(curated_hparams(cfg), dict.fromkeys(HPARAM_METRICS, 0.0)):
+            writer.add_summary(summary)
+        logger.experiment.flush()
 
 
 def guard_table(metrics: dict[str, Any]) -> Table:
@@ -78,21 +132,36 @@ def print_report(metrics: dict[str, Any]) -> None:
     console.print(", ".join(f"{k}: {v:.4g}" for k, v in rest.items()))
 
 
-def finish(cfg: DictConfig, metrics: dict[str, Any], trainer: L.Trainer | None = None) -> None:
-    """On rank 0: write the resolved config and metrics.json, print the report, and log to TensorBoard."""
+def plots_for(metrics: dict[str, Any], samples: TestSamples | None, threshold: float | None) -> dict[str, Figure]:
+    """The figures of a test run, by name (the PNG's file name and, under test/, the TensorBoard image tag)."""
+    out: dict[str, Figure] = {}
+    if samples is not None:
+        out["misclassified"] = figures.misclassified(samples)
+        out["reliability"] = figures.reliability(samples, metrics.get("test/ece"), threshold)
+    if "test/confusion_matrix" in metrics:
+        out["confusion_matrix"] = figures.confusion(metrics["test/confusion_matrix"])
+    return out
+
+
+def finish(
+    cfg: DictConfig,
+    metrics: dict[str, Any],
+    trainer: L.Trainer | None = None,
+    samples: TestSamples | None = None,
+    threshold: float | None = None,
+) -> None:
+    """On rank 0: write the resolved config and metrics.json, print the report, and write the test figures as PNGs
+    (beside metrics.json) and TensorBoard images."""
     if trainer is not None and trainer.global_rank != 0:
         return
     out = Path(cfg.paths.output_dir)
     atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     atomic_write(out / "metrics.json", json.dumps(metrics, indent=1))
     print_report(metrics)
-    for logger in trainer.loggers if trainer is not None else []:
-        if isinstance(logger, TensorBoardLogger):
-            scalars = {
-                k: v for k, v in metrics.items() if isinstance(v, int | float) and k.startswith(("test/", "val/"))
-            }
-            logger.log_hyperparams(flat_config(cfg), metrics=scalars)
-            if "test/confusion_matrix" in metrics:
-                fig, _ = plot_confusion_matrix(torch.tensor(metrics["test/confusion_matrix"]))
-                logger.experiment.add_figure("test/confusion_matrix", fig, global_step=trainer.global_step)
-            logger.finalize("success")
+    loggers = _tensorboards(trainer)
+    for name, fig in plots_for(metrics, samples, threshold).items():
+        atomic_write(out / f"{name}.png", figures.png(fig))
+        for logger in loggers:
+            logger.experiment.add_figure(f"test/{name}", fig, global_step=trainer.global_step, close=False)
+    for logger in loggers:
+        logger.finalize("success")

@@ -9,6 +9,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.config import check_config, instantiate
 from digit_lit.errors import exit_cleanly
@@ -23,20 +24,24 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model: DigitClassifier = instantiate(cfg.model)
     trainer = make_trainer(cfg)
+    report.start(cfg, trainer)
 
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path(cfg), weights_only=True)
     metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
     # the last validation epoch's figures (calibration, coverage and wrong-accept on every validation group)
     metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
-    metrics["val/acc_best"] = float(model.val_acc_best.compute())
+    if model.val_acc_best.update_called:  # not in a run that ended before its first validation
+        metrics["val/acc_best"] = float(model.val_acc_best.compute())
     if cfg.get("test"):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         # fast_dev_run and runs without checkpoints test the weights in hand
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        # verbose=False: Lightning's own table of test metrics would repeat report.finish's report
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True, verbose=False)
         metrics["best_ckpt"] = best
         metrics.update(model.test_report())
-    report.finish(cfg, metrics, trainer)
+    rule = model.rule()
+    report.finish(cfg, metrics, trainer, model.test_samples(), rule.threshold if rule else None)
     return metrics
 
 

@@ -40,22 +40,22 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
 # P_* are probabilities per picture. Lengths in "MNIST px" are pixels of the 28x28 digit (stroke ~2.5, height ~20).
 # ---------------------------------------------------------------------------------------------------------------
 # handwriting: another writer's hand. Mild, so every digit still reads as its label.
-SHEAR = (-0.4, 0.4)  # slant: x shift per unit of height (about +-22 degrees); positive leans the top right
-ROTATION_DEG = (-12.0, 12.0)  # a page held crooked
-ASPECT = (0.7, 1.35)  # width stretch relative to height (area kept): narrow or wide handwriting
-ELASTIC_MNIST_PX = (0.0, 1.3)  # largest displacement of a smooth random field; wobbly lines, same digit
+SHEAR = (-0.3, 0.3)  # slant: x shift per unit of height (about +-17 degrees); positive leans the top right
+ROTATION_DEG = (-10.0, 10.0)  # a page held crooked
+ASPECT = (0.75, 1.3)  # width stretch relative to height (area kept): narrow or wide handwriting
+ELASTIC_MNIST_PX = (0.0, 1.0)  # largest displacement of a smooth random field; wobbly lines, same digit
 ELASTIC_KNOTS = 4  # the field is drawn on a 4x4 grid and smoothly interpolated: bends, not jitter
 UPSAMPLE = 4  # the digit is redrawn 4x larger than MNIST, so a fine pen is 1 px there (about 1% of its height)
 # pen: stroke width relative to the writer's own (MNIST's, ~12% of the digit's height)
 PEN_KINDS = {"fine": 0.35, "natural": 0.4, "marker": 0.25}  # P of each kind of pen
-PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.3, 1.9)}  # wider fills loops
+PEN_WIDTH = {"fine": (0.08, 0.55), "natural": (0.6, 1.3), "marker": (1.25, 1.6)}  # wider fills loops
 FINE_PRESSURE = (0.6, 1.0)  # a fine pen's ink strength: light ballpoints leave fainter lines
 # page: the picture around the digit
 PAGE_SIDES = {"small": (0.25, (24, 64)), "medium": (0.6, (64, 192)), "large": (0.15, (192, 320))}  # P, side range
@@ -105,6 +105,7 @@ P_TINY_LIGHT_INK = 0.6  # tiny scans are stored as ink values: bright ink on bla
 P_JPEG = {"clean": 0.3, "scan": 0.6, "photo": 0.85, "lowres": 0.5, "tiny": 0.0}  # P of JPEG compression
 JPEG_QUALITY = {"clean": (80, 95), "scan": (30, 95), "photo": (15, 95), "lowres": (20, 90)}
 
+REFUSED, READ, LOST = 0, 1, 2  # what became of a world picture (world_views' status)
 READABLE = 0.8  # a view whose `agreement` with its drawing is lower lost the digit to preprocessing (see world_views)
 CHUNK = 256  # pictures per pool task; each chunk has its own seed, so results do not depend on the worker count
 MNIST_STROKE_FRACTION = 0.125  # MNIST's stroke width over the digit's height (2.5 / 20): pens of other drawings
@@ -630,17 +631,18 @@ def to_view(picture: Image.Image | np.ndarray) -> np.ndarray | None:
     return (x * 255 + 0.5).astype(np.uint8)
 
 
-def _render_chunk(task: tuple[np.ndarray, int, int, bool]) -> tuple[np.ndarray, np.ndarray]:
-    images, seed, index, readable_only = task
+def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    images, seed, index = task
     rng = np.random.default_rng([seed, index])
     views = np.zeros((len(images), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    ok = np.zeros(len(images), bool)
+    status = np.full(len(images), REFUSED, np.uint8)
     for i, digit in enumerate(images):
         page, look = draw_page(digit, rng)
         view = to_view(photo_effects(page, rng, look=look))
-        if view is not None and (not readable_only or agreement(view, page) >= READABLE):
-            views[i], ok[i] = view, True
-    return views, ok
+        if view is not None:
+            views[i] = view
+            status[i] = READ if agreement(view, page) >= READABLE else LOST
+    return views, status
 
 
 def run_chunks(fn: Callable, tasks: list, workers: int) -> list:
@@ -651,23 +653,21 @@ def run_chunks(fn: Callable, tasks: list, workers: int) -> list:
         return pool.map(fn, tasks, chunksize=1)
 
 
-def world_views(
-    images: np.ndarray | torch.Tensor, seed: int, workers: int = 2, readable_only: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
+def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image (uint8 [N, 28, 28]) rendered once as a world picture (`render`) and viewed through `to_mnist`:
-    views uint8 [N, 28, 28] and ok bool [N]. ok is False, with a black view, where preprocessing refused the picture
-    or (with `readable_only`) lost the digit in it (its `agreement` with the drawing under READABLE: shading or paper
-    read as ink): such a view must not be taught as the digit, but a test keeps it, since a user's picture can come
-    out so and the guard must refuse it. Chunk i of CHUNK images draws from seed (seed, i), so the result is the
-    same for any number of workers."""
+    views uint8 [N, 28, 28] and status uint8 [N]: READ (the view shows the digit), LOST (preprocessing lost the
+    digit: the view's `agreement` with the drawing is under READABLE, e.g. shading or paper read as ink; never to be
+    taught as the digit, but a user's picture can come out so, and the guard must refuse it) or REFUSED (to_mnist
+    refused the picture; a black view). Chunk i of CHUNK images draws from seed (seed, i), so the result is the same
+    for any number of workers."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    tasks = [(arr[s : s + CHUNK], seed, i, readable_only) for i, s in enumerate(range(0, len(arr), CHUNK))]
+    tasks = [(arr[s : s + CHUNK], seed, i) for i, s in enumerate(range(0, len(arr), CHUNK))]
     parts = run_chunks(_render_chunk, tasks, workers)
     if not parts:
-        return torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.bool)
+        return torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.uint8)
     views = np.concatenate([v for v, _ in parts])
-    ok = np.concatenate([k for _, k in parts])
-    return torch.from_numpy(views), torch.from_numpy(ok)
+    status = np.concatenate([k for _, k in parts])
+    return torch.from_numpy(views), torch.from_numpy(status)
 
 
 def digest(array: np.ndarray | torch.Tensor) -> str:
@@ -721,18 +721,17 @@ def cached(
 
 
 def cached_world_views(
-    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2, readable_only: bool = True
+    images: np.ndarray | torch.Tensor, seed: int, cache_dir: str | Path, workers: int = 2
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`world_views`, stored in `cache_dir` (e.g. <data_dir>/world/) under a key of RENDER_VERSION, the seed and a
-    digest of the images; a damaged or foreign file is rendered again, never trusted."""
-    kept = "" if readable_only else "_all"
-    path = Path(cache_dir) / f"world_v{RENDER_VERSION}p{PREPROCESS_VERSION}{kept}_seed{seed}_{digest(images)}.pt"
+    """`world_views`, stored in `cache_dir` (e.g. <data_dir>/world/) under a key of RENDER_VERSION, PREPROCESS_VERSION,
+    the seed and a digest of the images; a damaged or foreign file is rendered again, never trusted."""
+    path = Path(cache_dir) / f"world_v{RENDER_VERSION}p{PREPROCESS_VERSION}_seed{seed}_{digest(images)}.pt"
 
     def make() -> dict[str, torch.Tensor]:
         log.info("rendering %d world views (seed %d) into %s", len(images), seed, path)
-        views, ok = world_views(images, seed, workers, readable_only)
-        return {"views": views, "ok": ok}
+        views, status = world_views(images, seed, workers)
+        return {"views": views, "status": status}
 
     n = len(images)
-    out = cached(path, make, {"views": ((n, IMAGE_SIZE, IMAGE_SIZE), torch.uint8), "ok": ((n,), torch.bool)})
-    return out["views"], out["ok"]
+    out = cached(path, make, {"views": ((n, IMAGE_SIZE, IMAGE_SIZE), torch.uint8), "status": ((n,), torch.uint8)})
+    return out["views"], out["status"]

@@ -18,16 +18,8 @@ from digit_lit.export import export
 from digit_lit.guard import Guard
 from digit_lit.predict import read_file
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.pictures import fake_digit_png
 from tests.helpers.tiny_mnist import make_digits, write_tiny_mnist
-
-
-def fake_digit_png(path: Path, digit: int) -> Path:
-    """A fake digit photographed large, dark on light paper (its class means nothing after centring)."""
-    img = np.full((28, 28), 255, np.uint8)
-    img[2 + 2 * digit : 4 + 2 * digit, 4:24] = 0
-    img[4:24, 4 + digit : 6 + digit] = 0
-    Image.fromarray(img).resize((280, 280), Image.Resampling.NEAREST).save(path)
-    return path
 
 
 def test_reader_reads_pil_and_array(tiny_ckpt: Path) -> None:
@@ -148,7 +140,9 @@ def test_evaluate_reports_rejection_and_fashion(tiny_ckpt: Path, tmp_path: Path)
     for key in (*keys, "nondigit/letter/refused", "nondigit/scribble/refused"):
         assert isinstance(metrics[key], float), key
     assert len(metrics["test/f1_per_class"]) == 10 and len(metrics["test/confusion_matrix"]) == 10
-    assert (tmp_path / "run" / "misclassified.png").stat().st_size > 1000
+    for figure in ("misclassified", "reliability", "confusion_matrix"):  # beside metrics.json
+        png = (tmp_path / "run" / f"{figure}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000, figure
     assert "per-class figures" in res.stdout
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from tests.helpers.cli import cli
+from tests.helpers.noise import noise_in
 
 
 def test_optuna_sweep_two_trials(tiny_mnist: Path, tmp_path: Path) -> None:
@@ -24,6 +25,7 @@ def test_optuna_sweep_two_trials(tiny_mnist: Path, tmp_path: Path) -> None:
         timeout=600,
     )
     assert res.returncode == 0, res.stderr[-3000:]
+    assert noise_in(res.stdout + res.stderr) == []  # alembic's "setup plugin" lines, among others
     trials = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir())
     assert trials[:2] == ["0", "1"] and all((tmp_path / "sweep" / t / "metrics.json").exists() for t in "01")
     best = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())

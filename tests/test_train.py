@@ -12,6 +12,17 @@ from omegaconf import DictConfig
 
 from digit_lit.train import train
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.noise import noise_in
+
+
+def test_run_shorter_than_an_epoch_finishes(tiny_mnist: Path, train_cfg: Callable[..., DictConfig]) -> None:
+    """3 steps of an epoch of 10: fit ends before any validation, which the default callbacks must survive."""
+    overrides = ("model=linear", "+trainer.max_steps=3", "data.batch_size=50", "data.val_size=100")
+    cfg = train_cfg(*overrides, data_dir=tiny_mnist)
+    with pytest.warns(UserWarning, match="never calibrated"):
+        metrics = train(cfg)
+    assert "val/acc_best" not in metrics and 0.0 <= metrics["test/acc"] <= 1.0
+    assert "test/coverage" not in metrics  # no calibration, so no guard figures: said, not faked
 
 
 @pytest.mark.parametrize("model", ["linear", "mlp", "cnn", "tiny_cnn"])
@@ -86,4 +97,5 @@ def test_ddp_cpu_two_processes(tiny_mnist: Path, tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in res.stdout + res.stderr
+    assert noise_in(res.stdout + res.stderr) == []  # each process would print the LeafSpec warning
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.0

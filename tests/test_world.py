@@ -356,12 +356,13 @@ def test_unusable_pictures_are_none() -> None:
 def test_world_views_do_not_depend_on_the_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(world, "CHUNK", 16)
     images = np.stack([seven(), bar()] * 20)  # three chunks
-    views1, ok1 = world_views(images, seed=5, workers=1)
-    views2, ok2 = world_views(images, seed=5, workers=2)
-    assert views1.dtype == torch.uint8 and views1.shape == (len(images), 28, 28) and ok1.dtype == torch.bool
-    assert torch.equal(views1, views2) and torch.equal(ok1, ok2)
-    assert ok1.float().mean() > 0.7
-    assert views1[~ok1].sum() == 0  # refused or lost: black
+    views1, status1 = world_views(images, seed=5, workers=1)
+    views2, status2 = world_views(images, seed=5, workers=2)
+    assert views1.dtype == torch.uint8 and views1.shape == (len(images), 28, 28) and status1.dtype == torch.uint8
+    assert torch.equal(views1, views2) and torch.equal(status1, status2)
+    assert (status1 == world.READ).float().mean() > 0.7
+    assert views1[status1 == world.REFUSED].sum() == 0  # refused: black
+    assert (views1[status1 != world.REFUSED].flatten(1).amax(1) > 0).all()  # read or lost: a view to judge
     other, _ = world_views(images[:20], seed=6, workers=1)
     assert not torch.equal(other, views1[:20])
 
@@ -378,11 +379,11 @@ def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(world, "world_views", counted)
-    views, ok = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
+    views, status = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
     files = list(tmp_path.iterdir())
     assert len(files) == 1 and f"v{world.RENDER_VERSION}" in files[0].name and len(calls) == 1
-    again, ok_again = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
-    assert len(calls) == 1 and torch.equal(views, again) and torch.equal(ok, ok_again)
+    again, status_again = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
+    assert len(calls) == 1 and torch.equal(views, again) and torch.equal(status, status_again)
     # other seed or other images: another file
     cached_world_views(images, seed=2, cache_dir=tmp_path, workers=1)
     cached_world_views(images[:4], seed=1, cache_dir=tmp_path, workers=1)
@@ -399,7 +400,7 @@ def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
     assert len(calls) == 5 and torch.equal(cut, views)
     # a whole file that holds other tensors under the same name (copied by hand, say) is not trusted either
     path.unlink()
-    world.cached(path, lambda: {"views": views[:3], "ok": ok[:3]})
+    world.cached(path, lambda: {"views": views[:3], "status": status[:3]})
     foreign, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
     assert len(calls) == 6 and torch.equal(foreign, views)
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
@@ -413,7 +414,8 @@ def test_real_digits_render_to_readable_mnist_like_views(mnist_dir: Path) -> Non
     from digit_lit.data import load_split
 
     images, _ = load_split(mnist_dir, train=False, download=False)
-    views, ok = world_views(images[:200], seed=0, workers=2)
+    views, status = world_views(images[:200], seed=0, workers=2)
+    ok = status == world.READ
     assert ok.float().mean() > 0.8
     x = views[ok].float() / 255
     mass = x.sum((1, 2))
@@ -427,5 +429,5 @@ def test_real_digits_render_to_readable_mnist_like_views(mnist_dir: Path) -> Non
 
 def test_blank_and_odd_inputs_never_crash() -> None:
     odd = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8), np.eye(28, dtype=np.uint8) * 255])
-    views, ok = world_views(odd, seed=0, workers=1)
-    assert views.shape == (3, 28, 28) and not ok[0]  # a blank digit gives a blank picture: refused
+    views, status = world_views(odd, seed=0, workers=1)
+    assert views.shape == (3, 28, 28) and status[0] == world.REFUSED  # a blank digit gives a blank picture

@@ -8,6 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import digit_lit.config  # noqa: F401 - registers the ${coalesce:} resolver, as the entry points do on import
 from tests.helpers.paths import CONF
 
 

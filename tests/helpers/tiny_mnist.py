@@ -31,12 +31,20 @@ def make_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images.astype(np.uint8), labels.astype(np.uint8)
 
 
-def write_tiny_mnist(data_dir: Path, n_train: int = 600, n_test: int = 200, name: str = "MNIST") -> Path:
-    """Write a fake MNIST as uncompressed IDX files into data_dir/name/raw; returns data_dir."""
+def make_noise(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unlearnable fake digits: pure noise with random labels. Only memorising can fit them."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28)).astype(np.uint8), rng.integers(0, 10, n).astype(np.uint8)
+
+
+def write_tiny_mnist(
+    data_dir: Path, n_train: int = 600, n_test: int = 200, name: str = "MNIST", noise: bool = False
+) -> Path:
+    """Write a fake MNIST (make_digits, or make_noise) as uncompressed IDX files into data_dir/name/raw."""
     raw = data_dir / name / "raw"
     raw.mkdir(parents=True)
     for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
-        images, labels = make_digits(n, seed)
+        images, labels = (make_noise if noise else make_digits)(n, seed)
         write_idx(raw / IDX_NAMES[split][0], images)
         write_idx(raw / IDX_NAMES[split][1], labels)
     return data_dir

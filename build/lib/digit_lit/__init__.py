@@ -1,1 +1,0 @@
-"""digit_lit: MNIST digit classifiers with Lightning + Hydra, and a guard that refuses what it cannot read."""

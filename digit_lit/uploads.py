@@ -1,0 +1,190 @@
+"""What a request to the server asks for: one function, `parse`, turns a request as sent into (picture, options).
+
+Every way of sending a picture meets `predict`'s rules (its documented formats only, a pixel limit, the same words for
+what is wrong), and a new mode (e.g. `code`, a whole handwritten code) is one more entry in MODES and its reader in
+the server, not another parser. Accepted bodies:
+
+    multipart/form-data          field `file` (the picture); optional field `mode`
+    image/png, image/jpeg, ...   the picture itself (PNG, JPEG, BMP, GIF, TIFF, WebP)
+    application/json             {"image": "<base64, or a data: URL>"} or {"array": [[0-255, ...], ...]} (H x W grey
+                                 levels, any ink on any paper, as a canvas gives them); optional "mode"
+
+and any request may give `?mode=` in its query string. Errors are `RequestError`s: an HTTP status and one line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from python_multipart import FormParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import parse_options_header
+
+from digit_lit.errors import DigitLitError
+from digit_lit.predict import FORMATS, unreadable
+
+MODES = ("digit",)  # what the server can read; "digit": one handwritten digit
+OPTIONS = ("mode",)
+Image.init()  # registers every plugin, so Image.MIME knows the documented formats' types
+IMAGE_TYPES = tuple(Image.MIME[f] for f in FORMATS)
+JSON_TYPE, FORM_TYPE = "application/json", "multipart/form-data"
+ACCEPTED = f"send multipart/form-data (field file), the picture as {', '.join(IMAGE_TYPES)}, or {JSON_TYPE}"
+
+Picture = Image.Image | np.ndarray
+
+
+class RequestError(DigitLitError):
+    """A request the server cannot read: `status` is the HTTP answer (4xx), the message says what to send instead."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int  # request body; the HTTP front checks it while reading
+    max_pixels: int  # width x height of the picture, checked before any pixel is decoded
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A request as sent: what the HTTP front hands a worker (plain data, so it crosses process queues)."""
+
+    content_type: str
+    body: bytes = field(repr=False)  # never in a log line
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def parse(upload: Upload, limits: Limits) -> tuple[Picture, dict[str, str]]:
+    """The picture (a lazily decoded PIL image, or a uint8 H x W array) and the options of one request."""
+    media, _ = parse_options_header(upload.content_type)
+    media_type = media.decode("latin-1").lower()
+    if not upload.body:
+        raise RequestError(400, f"empty request body; {ACCEPTED}")
+    if media_type == FORM_TYPE:
+        data, fields = _form(upload)
+    elif media_type in IMAGE_TYPES:
+        data, fields = upload.body, {}
+    elif media_type == JSON_TYPE:
+        data, fields = _json(upload.body, limits)
+    else:
+        raise RequestError(415, f"content type {media_type or '(none)'} is not accepted; {ACCEPTED}")
+    options = _options(fields, upload.query)  # before any decoding: a wrong option costs nothing
+    return (open_picture(data, limits) if isinstance(data, bytes) else data), options
+
+
+def open_picture(data: bytes, limits: Limits) -> Image.Image:
+    """Open (header only) with predict's decoders; refuse over the pixel limit before any pixel is decoded."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is this request's error, in predict's words
+        raise RequestError(400, unreadable(exc)) from None
+    _check_pixels(img.width, img.height, limits)
+    return img
+
+
+def _check_pixels(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_pixels:
+        raise RequestError(
+            413, f"image is {width}x{height} pixels, over the {limits.max_pixels / 1e6:g} MP limit; downscale it"
+        )
+
+
+def _options(fields: dict[str, str], query: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(query) - set(OPTIONS))
+    if unknown:
+        raise RequestError(400, f"unknown query parameter {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    given = {v for v in (fields.get("mode"), query.get("mode")) if v is not None}
+    if len(given) > 1:
+        raise RequestError(400, f"mode given twice with different values ({', '.join(sorted(given))}); give it once")
+    mode = given.pop() if given else MODES[0]
+    if mode not in MODES:
+        raise RequestError(400, f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+    return {"mode": mode}
+
+
+def _form(upload: Upload) -> tuple[bytes, dict[str, str]]:
+    _, params = parse_options_header(upload.content_type)
+    if not params.get(b"boundary"):
+        raise RequestError(400, "multipart body without a boundary in its Content-Type; let the client library set it")
+    parts: dict[str, bytes | None] = {}
+
+    def keep(part: Any) -> None:  # a Field (plain value) or a File (it had a filename)
+        value = part.file_object.getvalue() if hasattr(part, "file_object") else part.value
+        parts[(part.field_name or b"").decode("utf-8", "replace")] = value
+
+    # every part stays in memory: the body is already within max_bytes
+    parser = FormParser(FORM_TYPE, keep, keep, boundary=params[b"boundary"], config={"MAX_MEMORY_FILE_SIZE": 1 << 62})
+    try:
+        parser.write(upload.body)
+        parser.finalize()
+    except (FormParserError, ValueError) as exc:
+        raise RequestError(400, f"malformed multipart body ({str(exc).splitlines()[0][:120]})") from None
+    unknown = sorted(set(parts) - {"file", *OPTIONS})
+    if unknown:
+        raise RequestError(400, f"unknown form field {', '.join(unknown)}; send the picture in field file")
+    if not parts.get("file"):
+        raise RequestError(400, "no picture in the form: send it in field file (curl -F file=@digit.png)")
+    fields = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
+    return parts["file"], fields
+
+
+def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, str]]:
+    usage = 'send {"image": "<base64>"} or {"array": [[0-255, ...], ...]}'
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError; the message names a position, never the body
+        raise RequestError(400, f"body is not valid JSON ({str(exc)[:80]}); {usage}") from None
+    if not isinstance(doc, dict):
+        raise RequestError(400, f"JSON body must be an object; {usage}")
+    unknown = sorted(set(doc) - {"image", "array", *OPTIONS})
+    if unknown:
+        raise RequestError(400, f"unknown JSON field {', '.join(unknown)}; {usage}")
+    if ("image" in doc) == ("array" in doc):
+        raise RequestError(400, f"give exactly one of image and array; {usage}")
+    mode = doc.get("mode", MODES[0])
+    if not isinstance(mode, str):
+        raise RequestError(400, f"mode must be a string, e.g. {MODES[0]!r}")
+    data = _base64(doc["image"]) if "image" in doc else _array(doc["array"], limits)
+    return data, {"mode": mode} if "mode" in doc else {}
+
+
+def _base64(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise RequestError(400, "image must be a base64 string (or a data:image/...;base64, URL)")
+    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, "image is not valid base64; encode the picture's file bytes") from None
+    if not data:
+        raise RequestError(400, "image is empty; encode the picture's file bytes in base64")
+    return data
+
+
+def _array(value: object, limits: Limits) -> np.ndarray:
+    shape_rule = "array must be H rows of W grey levels (numbers 0-255)"
+    if not isinstance(value, list) or not value or not all(isinstance(row, list) and row for row in value):
+        raise RequestError(400, shape_rule)
+    height, width = len(value), len(value[0])
+    if any(len(row) != width for row in value):
+        raise RequestError(400, f"{shape_rule}; its rows differ in length")
+    _check_pixels(width, height, limits)
+    try:
+        grey = np.array(value)
+    except ValueError:
+        raise RequestError(400, shape_rule) from None
+    # bool, string and null come out as other kinds; nested rows as more dimensions
+    if grey.ndim != 2 or grey.dtype.kind not in "iuf":
+        raise RequestError(400, f"{shape_rule}, got {grey.ndim}-D {grey.dtype.name} values")
+    if not (np.isfinite(grey).all() and grey.min() >= 0 and grey.max() <= 255):
+        raise RequestError(400, f"{shape_rule}; some are outside 0-255")
+    return np.rint(grey).astype(np.uint8)

@@ -1,0 +1,63 @@
+"""Pictures the serving tests send: digits drawn as on the page's pad, and encoded files."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tests.helpers.paths import ROOT
+
+STATIC = ROOT / "digit_lit" / "static"
+
+
+def page_number(pattern: str, file: str = "app.js") -> int:
+    """A number the page itself uses, read from its file: the tests draw and send as the page does."""
+    match = re.search(pattern, (STATIC / file).read_text())
+    assert match, f"{pattern} not found in {file}"
+    return int(match.group(1))
+
+
+PAD = page_number(r'<canvas id="pad" width="(\d+)"', "index.html")  # the drawing pad, in pixels
+PEN = page_number(r"const STROKE = (\d+);")  # its pen width
+SEND_SIDE = page_number(r"const SEND_SIDE = (\d+);")  # the side of the PNG the page sends
+
+# polylines in pad pixels, as a hand draws them
+STROKES: dict[str, list[list[tuple[int, int]]]] = {
+    "1": [[(140, 40), (140, 240)]],
+    "7": [[(70, 50), (210, 50), (120, 240)]],
+    "4": [[(170, 240), (170, 40), (60, 170), (220, 170)]],
+    "0": [[(140, 40), (80, 90), (80, 190), (140, 240), (200, 190), (200, 90), (140, 40)]],
+}
+
+
+def drawn(lines: list[list[tuple[int, int]]], side: int = PAD, mode: str = "RGB") -> Image.Image:
+    """Black pen strokes on white, drawn on the pad and shrunk to side x side."""
+    img = Image.new("RGB", (PAD, PAD), "white")
+    draw = ImageDraw.Draw(img)
+    for line in lines:
+        draw.line(line, fill="black", width=PEN, joint="curve")
+    return img.resize((side, side), Image.Resampling.BILINEAR).convert(mode)
+
+
+def fake_digit(digit: int, side: int = 140) -> Image.Image:
+    """A bar digit of the tiny fake MNIST (tests/helpers/tiny_mnist.py), dark on light paper, large."""
+    img = np.full((28, 28), 255, np.uint8)
+    img[2 + 2 * digit : 4 + 2 * digit, 4:24] = 0
+    img[4:24, 4 + digit : 6 + digit] = 0
+    return Image.fromarray(img).resize((side, side), Image.Resampling.NEAREST)
+
+
+def fake_digit_png(path: Path, digit: int) -> Path:
+    """`fake_digit` saved as a PNG file, for predict."""
+    fake_digit(digit, 280).save(path)
+    return path
+
+
+def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()

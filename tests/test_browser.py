@@ -1,0 +1,247 @@
+"""The page in a real Chromium (Playwright): draw with pointer events, upload, drop; the verdict shown is the guard's.
+
+The server runs a small guard trained here on the real MNIST with outlier exposure (its .ckpt: the torch path of
+Guard.load in every worker), so a drawn 1 or 7 is read as such and a scribble is refused. Every check also compares
+the page with the guard's own verdict on the very bytes the page sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digit_lit.guard import Guard
+from digit_lit.serve_process import Server, serving
+from digit_lit.train import train
+from tests.helpers.browser import chromium_path, launch_args, playwright_api, shown_percent, stroke, touch_stroke
+from tests.helpers.configs import compose_train
+from tests.helpers.paths import ROOT
+from tests.helpers.pictures import STROKES, drawn, encode
+
+pytestmark = pytest.mark.mnist
+
+SCRIBBLE = [(60, 80), (220, 100), (70, 140), (210, 170), (80, 200), (200, 230), (140, 60), (100, 240), (230, 60)]
+# Playwright does not see a fetch body that is a Blob or a File: the test's own wrapper of fetch keeps each picture
+RECORD_SENT = """
+const send = window.fetch;
+window.sent = [];
+window.fetch = async (url, init = {}) => {
+  const body = init.body instanceof FormData ? init.body.get("file") : init.body;
+  if (body instanceof Blob) {
+    let text = "";
+    for (const byte of new Uint8Array(await body.arrayBuffer())) text += String.fromCharCode(byte);
+    window.sent.push({ picture: btoa(text), type: init.body instanceof FormData ? "multipart" : body.type });
+  }
+  return send(url, init);
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def model(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A guard MLP in seconds: 2 short epochs on the real MNIST with outlier exposure; no test-set pass."""
+    overrides = [
+        "experiment=guard_mlp",
+        "trainer.max_epochs=2",
+        "+trainer.limit_train_batches=60",
+        "data.outliers=3000",
+        "test=false",
+        "logger=none",
+        "callbacks.progress_bar=null",
+    ]
+    run = tmp_path_factory.mktemp("browser_model")
+    train(compose_train(overrides, run, mnist_dir))
+    (best,) = (run / "checkpoints").glob("epoch_*.ckpt")  # the best by val accuracy (last.ckpt beside it)
+    return best
+
+
+@pytest.fixture(scope="module")
+def server(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("browser_log") / "serve.log"
+    with serving(model, log=log, cwd=ROOT) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def guard(model: Path) -> Guard:
+    return Guard.load(model)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    api = playwright_api()
+    with api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=launch_args())
+        yield chromium
+        chromium.close()
+
+
+@contextmanager
+def open_page(browser: Any, server: Server, **device: Any) -> Iterator[Any]:
+    """The page in a fresh browser context (a device: viewport, touch...), recording the pictures it sends."""
+    context = browser.new_context(**device)
+    try:
+        context.add_init_script(RECORD_SENT)
+        page = context.new_page()
+        page.goto(server.url)
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    with open_page(browser, server, viewport={"width": 1000, "height": 760}) as desktop:
+        yield desktop
+
+
+def submit(page: Any, action: Any, kind: str = "image/png") -> bytes:
+    """Run `action` (a click, a key...), wait for POST /predict to be answered; return the picture the page sent,
+    as a body of type `kind` ("multipart": in field file)."""
+    with page.expect_response("**/predict"):
+        action()
+    sent = page.evaluate("window.sent.at(-1)")
+    assert sent["type"] == kind, sent["type"]
+    return base64.b64decode(sent["picture"])
+
+
+def expect_verdict(page: Any, verdict: dict[str, Any]) -> None:
+    """The page shows this verdict: digit, confidence, ACCEPTED or REFUSED, the top 3."""
+    expect = playwright_api().expect
+    decision = "ACCEPTED" if verdict["accepted"] else "REFUSED"
+    expect(page.locator("#decision")).to_have_text(decision)
+    expect(page.locator("#verdict")).to_have_class(f"verdict {decision.lower()}")
+    expect(page.locator("#digit")).to_have_text(str(verdict["digit"]))
+    expect(page.locator("#confidence")).to_have_text(shown_percent(verdict["confidence"]))
+    rows = [f"{d}{shown_percent(p)}" for d, p in verdict["top3"]]
+    expect(page.locator("#top3 li")).to_have_text(rows)
+
+
+def read_sent(guard: Guard, body: bytes) -> dict[str, Any]:
+    with Image.open(io.BytesIO(body)) as img:
+        return guard.read(img)
+
+
+def shown_view(page: Any) -> np.ndarray:
+    src = page.locator("#view").get_attribute("src")
+    assert src.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
+def test_a_vertical_stroke_is_read_as_a_one(page: Any, guard: Guard) -> None:
+    stroke(page, [(140, 40), (140, 240)])
+    sent = submit(page, lambda: page.get_by_role("button", name="Read digit").click())
+    verdict = read_sent(guard, sent)
+    expect_verdict(page, verdict)
+    assert verdict["digit"] == 1
+    view = shown_view(page)
+    assert view.shape == (28, 28)
+    columns = np.flatnonzero(view.max(axis=0) > 128)
+    rows = np.flatnonzero(view.max(axis=1) > 128)
+    assert len(rows) >= 3 * len(columns), "the view is a tall thin stroke"
+
+
+def test_a_drawn_seven_is_accepted(page: Any, guard: Guard, tmp_path: Path) -> None:
+    stroke(page, [(70, 50), (210, 50)])
+    stroke(page, [(210, 50), (120, 240)])
+    verdict = read_sent(guard, submit(page, lambda: page.click("#read")))
+    expect_verdict(page, verdict)
+    assert verdict["digit"] == 7 and verdict["accepted"]
+    # the README's picture of the page: DIGIT_LIT_SCREENSHOT=docs/serve_page.png pytest tests/test_browser.py -k seven
+    shot = Path(os.environ.get("DIGIT_LIT_SCREENSHOT") or tmp_path / "serve_page.png")
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_scribble_is_refused(page: Any, guard: Guard) -> None:
+    stroke(page, SCRIBBLE, steps=6)
+    verdict = read_sent(guard, submit(page, lambda: page.click("#read")))
+    expect_verdict(page, verdict)
+    assert not verdict["accepted"]
+    playwright_api().expect(page.locator("#status")).to_contain_text("Refused")
+
+
+def test_an_uploaded_or_dropped_picture_is_read(page: Any, guard: Guard, tmp_path: Path) -> None:
+    picture = tmp_path / "four.jpg"
+    picture.write_bytes(encode(drawn(STROKES["4"], 200), "JPEG"))
+    sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart")  # "Upload a picture…"
+    assert sent == picture.read_bytes()
+    expect_verdict(page, read_sent(guard, sent))
+
+    png = encode(drawn(STROKES["0"], 150))
+    dropped = page.evaluate_handle(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "zero.png", { type: "image/png" }));
+            return data;
+        }""",
+        base64.b64encode(png).decode(),
+    )
+    sent = submit(page, lambda: page.dispatch_event("#drop", "drop", {"dataTransfer": dropped}), "multipart")
+    assert sent == png
+    expect_verdict(page, read_sent(guard, sent))
+
+
+def test_a_bad_file_shows_the_servers_error(page: Any, tmp_path: Path) -> None:
+    fake = tmp_path / "notes.png"
+    fake.write_text("not a picture")
+    submit(page, lambda: page.locator("#file").set_input_files(fake), "multipart")
+    status = page.locator("#status")
+    playwright_api().expect(status).to_have_text(
+        "Cannot read it: not an image in a supported format (PNG, JPEG, BMP, GIF, TIFF, WEBP)"
+    )
+    assert page.locator("#result").is_hidden()
+
+
+def test_keyboard_alone_reaches_and_uses_every_control(page: Any, guard: Guard) -> None:
+    expect = playwright_api().expect
+    order = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id"))
+    assert order == ["pad", "clear", "read", "choose"]
+    for name in ("Clear", "Read digit", "Upload a picture…"):
+        expect(page.get_by_role("button", name=name)).to_be_visible()
+    expect(page.get_by_role("img", name="Drawing area")).to_be_visible()
+
+    page.locator("#pad").focus()
+    page.keyboard.press("Enter")  # nothing drawn yet
+    expect(page.locator("#status")).to_have_text("Draw a digit first.")
+    stroke(page, [(140, 40), (140, 240)])
+    page.locator("#read").focus()
+    verdict = read_sent(guard, submit(page, lambda: page.keyboard.press("Enter")))
+    expect_verdict(page, verdict)
+    page.locator("#pad").focus()
+    page.keyboard.press("Escape")
+    expect(page.locator("#status")).to_have_text("Cleared: draw a digit.")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("Draw a digit first.")
+
+
+def test_a_phone_sized_touch_screen(browser: Any, server: Server, guard: Guard) -> None:
+    phone = {"viewport": {"width": 375, "height": 667}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    with open_page(browser, server, **phone) as page:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, "no sideways scrolling"
+        pad = page.locator("#pad").bounding_box()
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 375 and pad["width"] >= 200
+        for button in page.get_by_role("button").all():
+            assert button.bounding_box()["height"] >= 44, button.inner_text()
+        page.evaluate("window.kinds = []; pad.addEventListener('pointerdown', (e) => kinds.push(e.pointerType))")
+        touch_stroke(page, [(140, 40), (140, 240)])
+        assert page.evaluate("window.kinds") == ["touch"]
+        # a finger takes a moment from the pad to the button; Chromium turns no tap into a click in the ~second after
+        # a touch gesture (what it waits for a double tap)
+        page.wait_for_timeout(1000)
+        verdict = read_sent(guard, submit(page, lambda: page.get_by_role("button", name="Read digit").tap()))
+        expect_verdict(page, verdict)
+        assert verdict["digit"] == 1

@@ -1,0 +1,264 @@
+"""The HTTP server, as a client sees it: a real `python -m digit_lit.serve` process on a free port, one per module."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from digit_lit.errors import ConfigError
+from digit_lit.export import export
+from digit_lit.guard import Guard
+from digit_lit.in_flight import InFlightLimit
+from digit_lit.predict import read_file
+from digit_lit.preprocess import to_mnist
+from digit_lit.serve import build, check
+from digit_lit.serve_process import Server, serving
+from tests.helpers.cli import cli, error_lines
+from tests.helpers.paths import CONF, ROOT
+from tests.helpers.pictures import SEND_SIDE, STROKES, drawn, encode, fake_digit
+
+MAX_BYTES = 200_000  # the test server's limits: small, so that going over them is cheap
+MAX_MEGAPIXELS = 1
+
+
+@pytest.fixture(scope="module")
+def model(tiny_ckpt: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export(tiny_ckpt, tmp_path_factory.mktemp("serve") / "tiny.onnx")
+
+
+@pytest.fixture(scope="module")
+def server(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("serve_log") / "serve.log"
+    # debug: the most the server ever logs, so the test of its log sees everything
+    overrides = (f"max_bytes={MAX_BYTES}", f"max_megapixels={MAX_MEGAPIXELS}", "log_level=debug")
+    with serving(model, *overrides, log=log, cwd=ROOT) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def guard(model: Path) -> Guard:
+    return Guard.load(model)
+
+
+def post(server: Server, **kwargs: Any) -> httpx.Response:
+    return httpx.post(f"{server.url}/predict", timeout=30, **kwargs)
+
+
+def answer_of(response: httpx.Response) -> dict[str, Any]:
+    """A 200 answer without its view and model identity: what predict prints for a file, less the path."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return {k: v for k, v in body.items() if k not in ("view", "model")}
+
+
+def predict_line(guard: Guard, path: Path) -> dict[str, Any]:
+    line = read_file(guard, path)
+    assert "error" not in line, line
+    return {k: v for k, v in line.items() if k != "path"}
+
+
+def test_every_kind_of_request_gets_predicts_answer(server: Server, guard: Guard, tmp_path: Path) -> None:
+    png = encode(drawn(STROKES["7"], SEND_SIDE))
+    path = tmp_path / "seven.png"
+    path.write_bytes(png)
+    expected = predict_line(guard, path)
+    as_b64 = base64.b64encode(png).decode()
+    as_png = {"Content-Type": "image/png"}
+    requests = {
+        "multipart": {"files": {"file": ("seven.png", png, "image/png")}},
+        "multipart with mode": {"files": {"file": ("seven.png", png)}, "data": {"mode": "digit"}},
+        "raw body": {"content": png, "headers": as_png},
+        "raw body, mode in query": {"content": png, "headers": as_png, "params": {"mode": "digit"}},
+        "json base64": {"json": {"image": as_b64}},
+        "json data URL": {"json": {"image": f"data:image/png;base64,{as_b64}", "mode": "digit"}},
+    }
+    for kind, kwargs in requests.items():
+        response = post(server, **kwargs)
+        assert answer_of(response) == expected, kind
+        body = response.json()
+        assert body["model"] == guard.identity, kind
+        view = np.asarray(Image.open(io.BytesIO(base64.b64decode(body["view"]))))
+        with Image.open(path) as img:
+            assert np.array_equal(view, np.rint(to_mnist(img) * 255).astype(np.uint8)), kind
+
+    # a canvas's grey levels as an H x W array: read as the guard reads the same array
+    grey = np.asarray(drawn(STROKES["1"], SEND_SIDE, mode="L"))
+    response = post(server, json={"array": grey.tolist()})
+    assert answer_of(response) == guard.read(grey)
+    other_formats = {"JPEG": "image/jpeg", "BMP": "image/bmp", "WEBP": "image/webp"}
+    for fmt, content_type in other_formats.items():
+        (tmp_path / f"four.{fmt}").write_bytes(data := encode(drawn(STROKES["4"], 140), fmt))
+        response = post(server, content=data, headers={"Content-Type": content_type})
+        assert answer_of(response) == predict_line(guard, tmp_path / f"four.{fmt}"), fmt
+
+
+def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
+    """name: (request, status, what the error says)."""
+    png = encode(drawn(STROKES["7"], SEND_SIDE))
+    huge = encode(Image.new("1", (1200, 1000)))  # 1.2 MP, small on disk
+    as_png = {"Content-Type": "image/png"}
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while reading
+        yield from [b"\0" * 50_000] * 5
+
+    return {
+        "not an image": ({"content": b"hello, not a picture", "headers": as_png}, 400, "not an image in a supported"),
+        "empty body": ({"content": b"", "headers": as_png}, 400, "empty request body"),
+        "truncated image": ({"content": png[: len(png) // 2], "headers": as_png}, 400, "unreadable image"),
+        "over the byte limit": ({"content": b"\0" * (MAX_BYTES + 1), "headers": as_png}, 413, "byte limit"),
+        "over the byte limit, chunked": ({"content": chunks(), "headers": as_png}, 413, "byte limit"),
+        "over the pixel limit": ({"content": huge, "headers": as_png}, 413, f"over the {MAX_MEGAPIXELS} MP limit"),
+        "blank picture": ({"content": encode(Image.new("L", (64, 64), 255)), "headers": as_png}, 422, "blank"),
+        "wrong content type": ({"content": png, "headers": {"Content-Type": "text/plain"}}, 415, "not accepted"),
+        "no content type": ({"content": png}, 415, "not accepted"),
+        "invalid JSON": ({"content": b'{"image": ', "headers": {"Content-Type": "application/json"}}, 400, "not valid"),
+        "JSON not an object": ({"json": [1, 2]}, 400, "must be an object"),
+        "JSON unknown field": ({"json": {"picture": "x"}}, 400, "unknown JSON field picture"),
+        "JSON both image and array": ({"json": {"image": "aGk=", "array": [[1]]}}, 400, "exactly one"),
+        "base64 that is not base64": ({"json": {"image": "%%%not base64%%%"}}, 400, "not valid base64"),
+        "base64 of a non-image": ({"json": {"image": "aGVsbG8gd29ybGQ="}}, 400, "not an image in a supported"),
+        "array with ragged rows": ({"json": {"array": [[0, 1, 2], [3]]}}, 400, "rows differ"),
+        "array of 3 dimensions": ({"json": {"array": [[[0, 0, 0]] * 9] * 9}}, 400, "3-D"),
+        "array of strings": ({"json": {"array": [["a"] * 9] * 9}}, 400, "grey levels"),
+        "array out of range": ({"json": {"array": [[300] * 9] * 9}}, 400, "outside 0-255"),
+        "unknown mode": ({"content": png, "headers": as_png, "params": {"mode": "code"}}, 400, "unknown mode 'code'"),
+        "unknown query parameter": ({"content": png, "headers": as_png, "params": {"x": "1"}}, 400, "unknown query"),
+        "form without a file": ({"data": {"mode": "digit"}, "files": {"other": ("a", b"x")}}, 400, "form field"),
+    }
+
+
+def test_bad_requests_get_one_line_errors_and_the_server_keeps_serving(server: Server) -> None:
+    good = {"content": encode(drawn(STROKES["1"], SEND_SIDE)), "headers": {"Content-Type": "image/png"}}
+    for name, (kwargs, status, message) in bad_requests().items():
+        response = post(server, **kwargs)
+        assert response.status_code == status, (name, response.status_code, response.text)
+        error = response.json()["error"]
+        assert message in error and "\n" not in error, (name, error)
+        assert post(server, **good).status_code == 200, f"not serving after: {name}"
+    for method, path, status in (("GET", "/predict", 405), ("GET", "/nowhere", 404)):
+        response = httpx.request(method, f"{server.url}{path}")
+        assert response.status_code == status and set(response.json()) == {"error"}
+
+
+def test_32_parallel_requests_match_predict(server: Server, guard: Guard, tmp_path: Path) -> None:
+    pictures = [fake_digit(d % 10, 60 + 4 * d) for d in range(16)]
+    pictures += [drawn(STROKES[k], SEND_SIDE + 8 * i) for i in range(4) for k in STROKES]
+    paths = []
+    for i, picture in enumerate(pictures):
+        paths.append(tmp_path / f"{i}.png")
+        picture.save(paths[-1])
+    assert len(paths) == 32
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            posts = (client.post("/predict", files={"file": (p.name, p.read_bytes())}) for p in paths)
+            return await asyncio.gather(*posts)
+
+    responses = asyncio.run(send_all())
+    assert [answer_of(r) for r in responses] == [predict_line(guard, p) for p in paths]
+
+
+def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Guard) -> None:
+    health = httpx.get(f"{server.url}/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "model": guard.identity}
+    page = httpx.get(f"{server.url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<canvas id="pad"' in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert httpx.get(f"{server.url}{asset}").status_code == 200, asset
+
+
+def test_the_log_holds_no_picture(server: Server) -> None:
+    """Runs after the others in this module (file order): by now every kind of request has been logged, at debug."""
+    pictures = [encode(drawn(STROKES["7"], SEND_SIDE)), encode(drawn(STROKES["1"], SEND_SIDE))]
+    log = server.log.read_bytes()
+    assert log, "the server logged nothing at debug: the check below would be empty"
+    assert b"\x89PNG" not in log and b"Traceback" not in log
+    for data in pictures:
+        encoded = base64.b64encode(data)
+        assert encoded[40:80] not in log and data[60:90] not in log
+
+
+def test_an_invalid_model_starts_nothing(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    res = cli("digit_lit.serve", f"model_path={junk}", "port=8123")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    refused = f"error: {junk}: not an ONNX model (DecodeError); export it again with digit_lit.export"
+    assert error_lines(res) == [refused]
+    assert "serving" not in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model_path=null", "give model_path=X.onnx"),
+        ("port=80", "port=80 must be an integer over 1023 and at most 65535"),
+        ("host=example.org", "host=example.org must be 127.0.0.1 (this machine only), 0.0.0.0 or ::"),
+        ("workers_per_device=0", "workers_per_device=0 must be an integer over 0"),
+        ("batch_timeout=20", "batch_timeout=20 must be a number over 0 and at most 10"),
+        ("max_batch_size=8", "max_batch_size=8 needs batch_timeout > 0"),
+        ("max_megapixels=100", "max_megapixels=100 must be a number over 0 and at most 40"),
+        ("log_level=loud", "log_level=loud must be one of critical, error, warning, info, debug, trace"),
+    ],
+)
+def test_settings_are_checked_before_anything_starts(override: str, message: str) -> None:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("serve", overrides=["model_path=m.onnx", override])
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert str(err.value).startswith(message)
+
+
+def test_settings_reach_litserve() -> None:
+    """Workers, batching, timeout and the in-flight bound, as conf/serve.yaml gives them (nothing is started)."""
+    settings = ["workers_per_device=3", "max_batch_size=4", "batch_timeout=0.01", "timeout=7", "max_in_flight=5"]
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("serve", overrides=["model_path=m.onnx", *settings])
+    identity = {"model": "m.onnx", "sha256": "0" * 64, "threshold": 0.9}
+    server = build(cfg, check(cfg), SimpleNamespace(identity=identity))
+    api = server.litapi_connector.lit_apis[0]
+    assert (server.workers_per_device, server.timeout, api.max_batch_size, api.batch_timeout) == (3, 7.0, 4, 0.01)
+    assert api.sha256 == identity["sha256"] and api.model_path == "m.onnx"
+    bounds = [m.kwargs for m in server.app.user_middleware if m.cls is InFlightLimit]
+    assert bounds == [{"limit": 5, "path": "/predict"}]
+
+
+def test_overload_is_answered_503_at_once() -> None:
+    """More requests in flight than the limit: the extra one gets 503 with a JSON error, the others their answer."""
+    release = asyncio.Event()
+
+    async def slow(request: Any) -> PlainTextResponse:
+        await release.wait()
+        return PlainTextResponse("done")
+
+    app = InFlightLimit(Starlette(routes=[Route("/predict", slow, methods=["POST"])]), limit=3, path="/predict")
+
+    async def scenario() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            held = [asyncio.create_task(client.post("/predict")) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            extra = await asyncio.wait_for(client.post("/predict"), timeout=5)
+            release.set()
+            return [extra, *await asyncio.gather(*held), await client.post("/predict")]
+
+    extra, *rest = asyncio.run(scenario())
+    assert extra.status_code == 503 and extra.headers["retry-after"] == "1"
+    assert json.loads(extra.text)["error"].startswith("server busy")
+    assert [r.status_code for r in rest] == [200] * 4

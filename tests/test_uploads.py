@@ -1,0 +1,72 @@
+"""uploads.parse on its own: what each kind of request gives the server's readers (tests/test_serve.py: over HTTP)."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from digit_lit.serve_api import READERS
+from digit_lit.uploads import MODES, Limits, RequestError, Upload, parse
+from tests.helpers.pictures import STROKES, drawn, encode
+
+LIMITS = Limits(max_bytes=1_000_000, max_pixels=10_000)
+
+
+def multipart(files: dict, data: dict | None = None) -> Upload:
+    """A multipart body exactly as an HTTP client library encodes it."""
+    request = httpx.Request("POST", "http://x/predict", files=files, data=data)
+    return Upload(request.headers["content-type"], request.read())
+
+
+def test_each_body_kind_gives_the_picture_and_its_mode() -> None:
+    png = encode(drawn(STROKES["7"], 64))
+    b64 = base64.b64encode(png).decode()
+    uploads = [
+        Upload("image/png", png),
+        Upload("IMAGE/PNG; charset=binary", png),
+        Upload("application/json", f'{{"image": "data:image/png;base64,{b64}"}}'.encode()),
+        multipart({"file": ("7.png", png, "image/png")}),
+        multipart({"file": ("7.png", png)}, {"mode": "digit"}),
+    ]
+    for upload in uploads:
+        picture, options = parse(upload, LIMITS)
+        assert isinstance(picture, Image.Image) and picture.size == (64, 64), upload.content_type
+        assert options == {"mode": "digit"}
+    grey = [[0, 255.0], [17, 3]]
+    picture, _ = parse(Upload("application/json", f'{{"array": {grey}}}'.encode()), LIMITS)
+    assert isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.tolist() == [[0, 255], [17, 3]]
+
+
+def test_mode_is_given_once_and_known() -> None:
+    png = encode(drawn(STROKES["1"], 32))
+    assert parse(Upload("image/png", png, {"mode": "digit"}), LIMITS)[1] == {"mode": "digit"}
+    both = Upload("application/json", b'{"image": "aGk=", "mode": "digit"}', {"mode": "other"})
+    with pytest.raises(RequestError, match="mode given twice") as err:
+        parse(both, LIMITS)
+    assert err.value.status == 400
+    with pytest.raises(RequestError, match="mode must be a string"):
+        parse(Upload("application/json", b'{"image": "aGk=", "mode": 3}'), LIMITS)
+    assert set(READERS) == set(MODES), "every mode parse lets through has a reader in the server"
+
+
+def test_limits_hold_before_any_pixel_is_decoded() -> None:
+    big = encode(Image.new("L", (101, 100)))
+    with pytest.raises(RequestError, match=r"101x100 pixels, over the 0\.01 MP limit") as err:
+        parse(Upload("image/png", big), LIMITS)
+    assert err.value.status == 413
+    with pytest.raises(RequestError, match=r"over the 0\.01 MP limit"):
+        parse(Upload("application/json", f'{{"array": {[[0] * 101] * 100}}}'.encode()), LIMITS)
+
+
+def test_malformed_multipart_is_a_bad_request() -> None:
+    with pytest.raises(RequestError, match="without a boundary") as err:
+        parse(Upload("multipart/form-data", b"--x\r\n"), LIMITS)
+    assert err.value.status == 400
+    for body in (b"--zz\r\nContent-Disposition: form-data\r\n\r\nabc", b"no boundary here"):
+        with pytest.raises(RequestError, match="malformed multipart body"):
+            parse(Upload("multipart/form-data; boundary=zz", body), LIMITS)
+    assert "secret" not in repr(Upload("image/png", b"secret bytes")), "a logged Upload never shows its body"
