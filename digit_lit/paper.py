@@ -60,7 +60,8 @@ def light_ink(grey: np.ndarray, cut_to_digit: bool) -> bool:
         small = coarse(grey, MEDIAN_SIDE)
         background = ndimage.median_filter(small, size=_span(small.shape), mode="nearest")
         rest = grey - resize(background, grey.shape[::-1], Image.Resampling.BILINEAR)
-        noise = POLARITY_SIGMAS * 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
+        sample = rest[::2, ::2]  # a quarter of the pixels measure the noise as well, 4x faster
+        noise = POLARITY_SIGMAS * 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
         light, dark = float(np.clip(rest - noise, 0, None).sum()), float(np.clip(-rest - noise, 0, None).sum())
         if light > SURE * dark or dark > SURE * light:
             return light > dark

@@ -38,7 +38,7 @@ def _line_rows(contrast: np.ndarray, noise: float, strongest: float) -> np.ndarr
 def unrule(contrast: np.ndarray, noise: float) -> np.ndarray:
     """The contrast map [H, W] (1 - pixel / paper) with printed horizontal and vertical lines taken out: the line's
     share of the light is divided out of its row, so ink written across it keeps most of its contrast."""
-    strongest = float(np.percentile(contrast, 99.5))
+    strongest = float(np.percentile(contrast[::2, ::2], 99.5))  # a quarter of the pixels: as good, 4x faster
     out = contrast
     for axis in (0, 1):
         rows = out if axis == 0 else out.T
