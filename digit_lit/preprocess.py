@@ -112,7 +112,7 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     contrast = paper.contrast(grey, cut)
     noise = noise_level(contrast)
     if not cut:  # a picture cut to its digit has no room for printed lines beside it
-        contrast = ruled.unrule(contrast, noise)
+        contrast = ruled.unrule(contrast, noise, pixel=max(1.0, contrast.shape[1] / img.size[0]))
     floor = max(float(np.median(contrast[::2, ::2])) + NOISE_SIGMAS * noise, MIN_CONTRAST)  # paper: most pixels
     distance = np.clip(contrast, 0.0, 1.0)
     marks, _ = ndimage.label(distance > floor, structure=np.ones((3, 3)))
