@@ -2,91 +2,85 @@
 
 MNIST's recipe: ink only (white on black), cropped to the ink, scaled to fit a 20x20 box keeping the aspect ratio,
 pasted into 28x28 so the centre of mass sits at the centre. Real pictures add what MNIST never had: dark or coloured
-ink on white or tinted paper, uneven light, specks, any size, thin pens. Each step below removes one of those.
+ink on white or tinted paper, light ink on dark boards, uneven light, notebook lines, specks, any size (8x8 scans
+too), thin pens. `ink` finds the ink (digit_lit/paper.py: polarity and the paper's shade; digit_lit/ruled.py:
+printed lines), `one_digit` picks the digit among the marks, `frame` frames it as MNIST did.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
-PREPROCESS_VERSION = 1
+PREPROCESS_VERSION = 2
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
+MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
+CUT_TO_DIGIT = 20  # a picture this long or less is cut to its digit (8x8 scans, crops): ink fills it, light is even
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box
-MIN_SHARE = 0.05  # an ink component smaller than this share of the largest is a speck (one digit per picture)
+MIN_SHARE = 0.05  # a mark with less ink (area x contrast) than this share of the heaviest is a speck ...
+MIN_MARK = 4  # ... and so is one of fewer pixels than this (dust, salt-and-pepper noise)
+NOISE_SIGMAS = 4.0  # ink is darker than the paper by this many noise levels of a pixel ...
+MIN_CONTRAST = 0.04  # ... and by at least this share of the paper's light
+STROKE_LEVEL = 0.5  # the ink mask: contrast above this share of the digit's typical contrast; below is its soft edge
+REACH = 0.2  # one digit: a mark within this share of the digit's size from it is part of it (a 5's bar, a broken line)
+SPECK = 0.25  # ... one further away stays only when at least this share of the digit's size (a second digit, a stroke)
 
 
 class PreprocessError(ValueError):
     """The picture cannot be read as a digit (blank, one colour, too large...)."""
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    """RGB floats in [0, 1]; transparent parts become white paper (canvas drawings keep the ink opaque)."""
+def _grey(img: Image.Image) -> np.ndarray:
+    """The picture's grey levels (ITU-R 601 luma, PIL's "L") as floats [H, W] in [0, 1]; transparent parts become white
+    paper (canvas drawings keep the ink opaque). Inks differ from their paper in lightness: one that does not is
+    unreadable in a grey photo too, and one plane is a third of the work of three."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(paper, rgba)
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         span = arr.max() - arr.min()
-        arr = (arr - arr.min()) / span if span > 0 else np.zeros_like(arr)
-        return np.repeat(arr[..., None], 3, axis=2)
-    return np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0
+        return (arr - arr.min()) / span if span > 0 else np.zeros_like(arr)
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
-def _shrink(img: Image.Image, side: int) -> Image.Image:
+def _fit(img: Image.Image, side: int) -> np.ndarray:
+    """The picture's grey levels [H, W] at working size: shrunk (box filter) to `side` px on its longest side, or
+    enlarged (bicubic: smooth strokes, no blocks) to MIN_SIDE when smaller. Raises PreprocessError for unusable
+    sizes."""
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
+    if w < 8 or h < 8:
+        raise PreprocessError(f"image is {w}x{h} pixels; a digit needs at least 8x8")
     scale = side / max(w, h)
     if scale < 1:
         img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
-    return img
+    grey = _grey(img)
+    if min(grey.shape) < 8:
+        raise PreprocessError(
+            f"image is {w}x{h} pixels, too narrow for a digit once {side} px long; crop it to the digit"
+        )
+    if max(grey.shape) < MIN_SIDE:
+        f = MIN_SIDE / max(grey.shape)
+        size = (round(grey.shape[1] * f), round(grey.shape[0] * f))
+        grey = np.clip(paper.resize(grey, size, Image.Resampling.BICUBIC), 0.0, 1.0)  # bicubic overshoots at edges
+    return grey
 
 
-def ink_map(rgb: np.ndarray) -> np.ndarray:
-    """How far each pixel is from the paper, in [0, 1] (works for dark-on-light, light-on-dark and coloured ink).
-
-    The paper colour is estimated locally (median of coarse tiles, smoothed), so shadows and gradients of a photo
-    do not read as ink.
-    """
-    h, w, _ = rgb.shape
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    paper = np.median(border, axis=0)
-    # local paper colour: per-tile medians, but tiles that look like ink (far from the border colour) fall back
-    tiles = 8
-    bh, bw = h // tiles, w // tiles
-    blocks = rgb[: bh * tiles, : bw * tiles].reshape(tiles, bh, tiles, bw, 3)
-    grid = np.median(blocks.transpose(0, 2, 1, 3, 4).reshape(tiles, tiles, bh * bw, 3), axis=2)
-    tile_dist = np.linalg.norm(grid - paper, axis=2)
-    cutoff = max(0.08, 2.0 * float(np.median(tile_dist)))
-    grid[tile_dist > cutoff] = paper
-    grid = ndimage.uniform_filter(grid, size=(3, 3, 1), mode="nearest")
-    # bilinear upsampling of the 8x8 paper colours to the picture (PIL: ~50x faster than ndimage.zoom here)
-    local = np.stack(
-        [
-            np.asarray(Image.fromarray(grid[..., c].astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR))
-            for c in range(3)
-        ],
-        axis=2,
-    )
-    return np.linalg.norm(rgb - local, axis=2) / np.sqrt(3)
-
-
-def _otsu(values: np.ndarray) -> float:
-    hist, edges = np.histogram(values, bins=128, range=(0.0, 1.0))
-    p = hist / max(hist.sum(), 1)
-    omega = np.cumsum(p)
-    mu = np.cumsum(p * edges[:-1])
-    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
-    return float(edges[int(np.argmax(between))])
+def noise_level(contrast: np.ndarray) -> float:
+    """The noise of one pixel of a map (its standard deviation), from the differences of horizontal neighbours: they
+    cancel the paper and the light, and strokes' edges are too few to move their median."""
+    return 1.4826 * float(np.median(np.abs(np.diff(contrast, axis=1)))) / np.sqrt(2)
 
 
 @dataclass(frozen=True)
@@ -100,36 +94,74 @@ class Ink:
 
 
 def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float = MIN_SHARE) -> Ink:
-    """The ink of a picture shrunk to `side` px on its longest side; components under `min_share` of the largest are
-    specks and dust. Raises PreprocessError when there is no usable ink."""
+    """The ink of a picture brought to `side` px on its longest side (small pictures to MIN_SIDE); marks with less ink
+    (area x contrast) than `min_share` of the heaviest are specks and dust. Raises PreprocessError when there is no
+    usable ink.
+
+    The ink is the contrast with the paper under it (`paper.contrast`, light ink turned dark first), printed lines
+    taken out (`ruled.unrule`). Marks are cut at the noise floor, so a faint stroke stays whole; the mask keeps their
+    pixels above half the heaviest mark's typical contrast, so a dark speck cannot set the level for a faint digit.
+    """
     img = Image.fromarray(np.asarray(image)) if isinstance(image, np.ndarray) else image
-    small = _shrink(img, side)
-    rgb = _to_rgb(small)
-    if rgb.shape[0] < 8 or rgb.shape[1] < 8:
-        raise PreprocessError(f"image is {rgb.shape[1]}x{rgb.shape[0]} pixels; a digit needs at least 8x8")
-    if float(rgb.max() - rgb.min()) < 0.08:
+    grey = _fit(img, side)
+    if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
-    distance = ink_map(rgb)
-    level = max(_otsu(distance), 0.1)
-    mask = distance > level
-    # specks and dust: keep components with a real share of the ink
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    if n == 0:
+    cut = max(img.size) <= CUT_TO_DIGIT
+    if paper.light_ink(grey, cut):
+        grey = 1.0 - grey
+    contrast = paper.contrast(grey, cut)
+    noise = noise_level(contrast)
+    if not cut:  # a picture cut to its digit has no room for printed lines beside it
+        contrast = ruled.unrule(contrast, noise, pixel=max(1.0, contrast.shape[1] / img.size[0]))
+    floor = max(float(np.median(contrast[::2, ::2])) + NOISE_SIGMAS * noise, MIN_CONTRAST)  # paper: most pixels
+    distance = np.clip(contrast, 0.0, 1.0)
+    marks, _ = ndimage.label(distance > floor, structure=np.ones((3, 3)))
+    weight = np.bincount(marks.ravel(), weights=(distance - floor).ravel())  # [0] is the paper
+    weight[0] = 0.0
+    weight[np.bincount(marks.ravel()) < MIN_MARK] = 0.0
+    if not weight.any():
         raise PreprocessError("no ink found: the image looks blank")
-    sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, n + 1))
-    keep = np.isin(labels, 1 + np.flatnonzero(sizes >= max(min_share * sizes.max(), 4)))
+    typical = float(np.percentile(distance[marks == int(np.argmax(weight))], 90))
+    level = max(floor, STROKE_LEVEL * typical)
+    keep = ((weight > 0) & (weight >= min_share * weight.max()))[marks] & (distance > level)
     if keep.sum() < 6:
         raise PreprocessError("no ink found: the image looks blank")
-    # soft strokes: ink above the noise floor, strongest ink at 1
+    # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
-    grey = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(grey, keep, img.size[0] / small.size[0])
+    soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
+    return Ink(soft, keep, img.size[0] / contrast.shape[1])
+
+
+def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
+    """Pixels between two boxes (0 when they overlap or touch)."""
+    return max(a[0].start - b[0].stop, b[0].start - a[0].stop, a[1].start - b[1].stop, b[1].start - a[1].stop, 0)
+
+
+def _extent(box: tuple[slice, slice]) -> int:
+    return max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+
+
+def one_digit(found: Ink) -> Ink:
+    """The digit among the marks of `found` (marks: the ink with its soft edge, so a faint stroke holds together): the
+    heaviest mark by ink (area x contrast: a dark speck weighs less than a long faint stroke), the marks near it, and
+    large marks anywhere (a second digit or a long stroke must reach the guard, which then refuses the picture). So
+    a speck or dust away from the digit never stretches the crop."""
+    marks, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
+    if n <= 1:
+        return found
+    weight = ndimage.sum_labels(found.grey * found.mask, marks, index=np.arange(1, n + 1))
+    boxes = ndimage.find_objects(marks)
+    digit = boxes[int(np.argmax(weight))]
+    size = _extent(digit)
+    near = [k for k, box in enumerate(boxes, 1) if _gap(box, digit) <= REACH * size or _extent(box) >= SPECK * size]
+    return replace(found, mask=found.mask & np.isin(marks, near))
 
 
 def stroke_width(mask: np.ndarray) -> float:
-    """Typical stroke width of the ink in px: 4x the mean distance of ink pixels to the paper (a band of width w has
-    mean distance w/4)."""
-    return 4.0 * float(ndimage.distance_transform_edt(mask)[mask].mean())
+    """Typical stroke width of the ink in px: 4x the mean distance of ink pixels to the paper's edge (a band of width w
+    has mean distance w/4). The distance transform measures centre to centre, to the first paper pixel: the edge lies
+    half a pixel nearer (without that, a 1-px line measured 4 px and was never thickened)."""
+    return 4.0 * max(float(ndimage.distance_transform_edt(mask)[mask].mean()) - 0.5, 0.25)
 
 
 def frame(grey: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
@@ -161,5 +193,5 @@ def frame(grey: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.
 
 def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     """A [28, 28] float32 array in [0, 1], white digit on black, centred like MNIST. Raises PreprocessError."""
-    found = ink(image)
+    found = one_digit(ink(image))
     return frame(found.grey, found.mask)

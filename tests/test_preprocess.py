@@ -9,6 +9,8 @@ from scipy import ndimage
 
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import PreprocessError, to_mnist
+from digit_lit.world import READABLE, agreement
+from tests.helpers.drawings import EIGHT, SEVEN, TWO, drawing, photo, ruled_page, tiny_scan, uneven_light
 
 
 def draw_seven(
@@ -74,15 +76,91 @@ def test_transparent_canvas_drawing() -> None:
     assert_mnist_like(to_mnist(img))
 
 
+def kept(picture: np.ndarray, ink: np.ndarray) -> float:
+    """The `world.agreement` of a picture's view (checked MNIST-like) with the drawing the picture shows: READABLE or
+    more means preprocessing kept the digit and added nothing of the paper or the light."""
+    x = to_mnist(picture)
+    assert_mnist_like(x)
+    return agreement((x * 255 + 0.5).astype(np.uint8), ink)
+
+
+@pytest.mark.parametrize(
+    ("shape", "box", "pen", "grey"),
+    [(TWO, (200, 170, 245, 240), 2.0, 0.45), (SEVEN, (30, 40, 80, 110), 1.5, 0.5)],
+    ids=["2 in the shadow", "7 in the light"],
+)
+def test_faint_digit_under_uneven_light_is_kept(shape: list, box: tuple, pen: float, grey: float) -> None:
+    """A small pencil digit on a photo whose light falls off across the page (35%), with a shadow edge (30% deep) and
+    dark corners: the light must not be read as ink (a wedge or a blob), in the shadow (the 2) or out of it (the 7)."""
+    ink = drawing((300, 300), box, pen, shape)
+    light = uneven_light((300, 300), gradient=0.35, shadow=0.3, vignette=0.25)
+    assert kept(photo(ink, colour=(grey, grey, grey + 0.05), light=light, noise=0.02), ink) >= READABLE
+
+
+@pytest.mark.parametrize("light_ink", [True, False], ids=["light ink", "dark ink"])
+@pytest.mark.parametrize(
+    ("shape", "pen"), [(EIGHT, 8.0), (EIGHT, 10.0), (TWO, 10.0)], ids=["8 pen 8", "8 pen 10", "2 pen 10"]
+)
+def test_thick_digit_filling_an_8x8_scan_is_kept(shape: list, pen: float, light_ink: bool) -> None:
+    """An 8x8 scan like UCI optdigits (17 grey levels) of a thick digit that fills its 32x32 frame: half the
+    picture or more is ink, stored bright on black or dark on white."""
+    ink = drawing((32, 32), (5, 1, 27, 31), pen, shape)
+    assert (ink > 0.5).mean() > 0.45
+    assert kept(tiny_scan(ink, light_ink=light_ink), ink) >= READABLE
+
+
+def test_dark_speck_beside_a_faint_fine_pen_digit_is_dropped() -> None:
+    """A speck weighs less than a long faint stroke (area x contrast), so it neither sets the ink's level nor, being
+    small and apart from the digit, stretches the crop."""
+    ink = drawing((192, 192), (50, 50, 100, 120), 1.0)  # a 1-px ballpoint, light grey
+    picture = photo(ink, colour=(0.65, 0.65, 0.7), noise=0.01)
+    picture[80:83, 130:133] = 0  # a black 3x3 speck 30 px right of the digit
+    assert kept(picture, ink) >= READABLE
+
+
+def test_a_second_digit_is_not_dropped_as_a_speck() -> None:
+    """One digit per picture, but two digits must both reach the guard (which then refuses the view), not the
+    heavier one alone: only small marks away from the digit are dropped."""
+    two = drawing((300, 200), (30, 50, 110, 150), 6.0)
+    seven = drawing((300, 200), (190, 50, 270, 150), 3.0, SEVEN)
+    both = np.maximum(two, seven)
+    assert kept(photo(both), both) >= READABLE
+
+
+@pytest.mark.parametrize("squared", [False, True], ids=["ruled", "squared"])
+def test_notebook_lines_are_not_ink(squared: bool) -> None:
+    ink = drawing((200, 200), (70, 50, 130, 140), 1.5)
+    picture = photo(ink, colour=(0.5, 0.5, 0.6), light=ruled_page((200, 200), 45, 0.2, squared), noise=0.01)
+    assert kept(picture, ink) >= READABLE
+
+
+def test_a_bar_across_a_tight_crop_is_not_a_ruled_line() -> None:
+    """The bar of a fine-pen 7 cropped tightly spans the whole width, like a printed line, but is as dark as the digit:
+    it stays, and the view is the one of the same 7 with paper around it."""
+    tight = to_mnist(photo(drawing((120, 150), (2, 10, 118, 140), 2.5, SEVEN), colour=(0.2, 0.2, 0.3)))
+    margins = to_mnist(photo(drawing((160, 190), (22, 30, 138, 160), 2.5, SEVEN), colour=(0.2, 0.2, 0.3)))
+    assert_mnist_like(tight)
+    assert np.abs(tight - margins).mean() < 0.01
+
+
+NOISE = np.random.default_rng(2)
+
+
 @pytest.mark.parametrize(
     ("image", "message"),
     [
         (Image.new("RGB", (300, 300), (255, 255, 255)), "blank"),
         (Image.new("RGB", (300, 300), (120, 200, 40)), "blank"),
         (Image.new("L", (4, 4), 0), "at least 8x8"),
+        (Image.new("RGB", (100, 7), (255, 255, 255)), "at least 8x8"),
+        (Image.new("RGB", (3000, 30), (255, 255, 255)), "too narrow"),
+        (np.clip(NOISE.normal(128, 40, (200, 200, 3)), 0, 255).astype(np.uint8), "no ink"),
+        (NOISE.integers(0, 256, (200, 200, 3)).astype(np.uint8), "no ink"),
+        (np.where(NOISE.random((200, 200, 1)) < 0.02, 0, 235).repeat(3, 2).astype(np.uint8), "no ink"),
     ],
+    ids=["white", "one colour", "4x4", "100x7", "3000x30", "grey noise", "colour noise", "salt and pepper"],
 )
-def test_unusable_pictures_are_refused(image: Image.Image, message: str) -> None:
+def test_unusable_pictures_are_refused(image: Image.Image | np.ndarray, message: str) -> None:
     with pytest.raises(PreprocessError, match=message):
         to_mnist(image)
 
