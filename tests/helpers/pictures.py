@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from pathlib import Path
@@ -61,3 +62,9 @@ def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt)
     return buf.getvalue()
+
+
+def png_pixels(b64: str) -> np.ndarray:
+    """A base64 PNG (a 28x28 view in an answer of the server) as its pixels."""
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as img:
+        return np.asarray(img)
