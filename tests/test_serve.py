@@ -326,6 +326,9 @@ def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Gu
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert '<canvas id="pad"' in page.text
+    assert f'id="length" type="number" min="1" max="{MAX_EXPECTED_LENGTH}"' in page.text, (
+        "the page's bound is the API's"
+    )
     for asset in ("/static/app.js", "/static/style.css"):
         assert httpx.get(f"{server.url}{asset}").status_code == 200, asset
 
