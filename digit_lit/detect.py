@@ -3,6 +3,7 @@ accept the code only when every digit is accepted and no other reading competes.
 
     read_code(guard, picture, expected_length=None) -> {"code", "confidence", "accepted", "digits": [...], "reason"}
     read_candidates(guard, picture) -> Candidates     steps 1-4 (one guard call);   decide(guard, candidates) steps 5-6
+    choose(guard, candidates) -> (the chosen candidates, decide's verdict): to show what the guard read of each digit
 
 1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
@@ -419,12 +420,13 @@ class Candidates:
     """A picture's atoms and every candidate digit read by the guard: spans[k] = (first, last) atom of candidate k,
     boxes[k] its box in picture px, probs[k] its calibrated probabilities; short[i]: atom i cannot be a digit alone;
     part[i] and join[i]: what parting or joining atoms i and i+1 costs (`boundaries`); widths[k]: candidate k's width
-    along the slant in digit heights; unread: how many digit-sized
-    marks were too faint to count as ink (a digit the reading would silently miss)."""
+    along the slant in digit heights; views[k]: candidate k as the guard read it (28x28, `preprocess.frame`);
+    unread: how many digit-sized marks were too faint to count as ink (a digit the reading would silently miss)."""
 
     atoms: list[Mark]
     spans: list[tuple[int, int]]
     boxes: list[list[int]]
+    views: np.ndarray
     probs: np.ndarray
     short: np.ndarray
     part: np.ndarray
@@ -444,13 +446,13 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     rows, cols = np.flatnonzero(found.mask.any(1)), np.flatnonzero(found.mask.any(0))
     inked = np.pad(found.mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)  # the EDT costs what it covers
     pen = stroke_width(inked)  # once for the line, not once per candidate
-    views = [frame(found.grey[g.y : g.y + g.height, g.x : g.x + g.width], g.mask, pen) for g in groups]
-    probs = guard.probs(np.stack(views))  # every candidate of the picture in one call: speed
+    views = np.stack([frame(found.grey[g.y : g.y + g.height, g.x : g.x + g.width], g.mask, pen) for g in groups])
+    probs = guard.probs(views)  # every candidate of the picture in one call: speed
     short = np.array([a.height < MIN_DIGIT_HEIGHT * height for a in atoms])
     part, join = boundaries(atoms, along, height, pen)
     boxes = [_box(g, found.scale) for g in groups]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
-    return Candidates(atoms, spans, boxes, probs, short, part, join, widths / height, unread(found, height))
+    return Candidates(atoms, spans, boxes, views, probs, short, part, join, widths / height, unread(found, height))
 
 
 def unread(found: Ink, height: float) -> int:
@@ -518,6 +520,11 @@ def refusal(
 
 def decide(guard: Guard, found: Candidates, expected_length: int | None = None) -> dict[str, Any]:
     """Steps 5-6: the best reading of the candidates and the verdict on it."""
+    return choose(guard, found, expected_length)[1]
+
+
+def choose(guard: Guard, found: Candidates, expected_length: int | None = None) -> tuple[list[int], dict[str, Any]]:
+    """`decide`, with the candidates its digits are, left to right (found.views[k]: what the guard read of each)."""
     conf, sure = guard.confidence(found.probs), guard.decide(found.probs)
     digits = found.probs.argmax(1)
     readings = best_readings(len(found.atoms), found.spans, scores(found, conf, sure), digits, found.part, found.short)
@@ -541,4 +548,4 @@ def decide(guard: Guard, found: Candidates, expected_length: int | None = None) 
     }
     if reason is not None:
         out["reason"] = reason
-    return out
+    return chosen, out

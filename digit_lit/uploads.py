@@ -1,15 +1,17 @@
 """What a request to the server asks for: one function, `parse`, turns a request as sent into (picture, options).
 
-Every way of sending a picture meets `predict`'s rules (its documented formats only, a pixel limit, the same words for
-what is wrong), and a new mode (e.g. `code`, a whole handwritten code) is one more entry in MODES and its reader in
-the server, not another parser. Accepted bodies:
+Every way of sending a picture meets `predict`'s rules (its documented formats only, a pixel limit, its modes, the same
+words for what is wrong); each mode of predict.MODES has its reader in the server (serve_api.READERS). Accepted bodies:
 
-    multipart/form-data          field `file` (the picture); optional field `mode`
+    multipart/form-data          field `file` (the picture); optional fields `mode`, `expected_length`
     image/png, image/jpeg, ...   the picture itself (PNG, JPEG, BMP, GIF, TIFF, WebP)
     application/json             {"image": "<base64, or a data: URL>"} or {"array": [[0-255, ...], ...]} (H x W grey
-                                 levels, any ink on any paper, as a canvas gives them); optional "mode"
+                                 levels, any ink on any paper, as a canvas gives them); optional "mode" (a string),
+                                 "expected_length" (a number)
 
-and any request may give `?mode=` in its query string. Errors are `RequestError`s: an HTTP status and one line.
+and any request may give its options in the query string instead (`?mode=code&expected_length=4`), each once.
+`mode` is "digit" (the default: one digit) or "code" (one line of digits, `detect.read_code`); `expected_length`, for
+mode "code" only, is the count of digits the code must have. Errors are `RequestError`s: an HTTP status and one line.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import base64
 import binascii
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -27,17 +30,20 @@ from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from digit_lit.errors import DigitLitError
-from digit_lit.predict import FORMATS, unreadable
+from digit_lit.errors import ConfigError, DigitLitError
+from digit_lit.predict import FORMATS, MODES, check_mode, unreadable
 
-MODES = ("digit",)  # what the server can read; "digit": one handwritten digit
-OPTIONS = ("mode",)
+OPTIONS = ("mode", "expected_length")
+# the longest code a request may ask for: the code reader works at a size fit for a line of up to 10 digits
+# (detect.WORK_SIDE) and is measured on codes of up to 10 (codes.LENGTHS); predict's own bound is only a typo check
+MAX_EXPECTED_LENGTH = 10
 Image.init()  # registers every plugin, so Image.MIME knows the documented formats' types
 IMAGE_TYPES = tuple(Image.MIME[f] for f in FORMATS)
 JSON_TYPE, FORM_TYPE = "application/json", "multipart/form-data"
 ACCEPTED = f"send multipart/form-data (field file), the picture as {', '.join(IMAGE_TYPES)}, or {JSON_TYPE}"
 
 Picture = Image.Image | np.ndarray
+T = TypeVar("T")
 
 
 class RequestError(DigitLitError):
@@ -55,6 +61,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Options:
+    """What a request asks for beside its picture."""
+
+    mode: str = MODES[0]
+    expected_length: int | None = None  # mode "code": the count of digits the code must have (None: not checked)
+
+
+@dataclass(frozen=True)
 class Upload:
     """A request as sent: what the HTTP front hands a worker (plain data, so it crosses process queues)."""
 
@@ -63,7 +77,7 @@ class Upload:
     query: dict[str, str] = field(default_factory=dict)
 
 
-def parse(upload: Upload, limits: Limits) -> tuple[Picture, dict[str, str]]:
+def parse(upload: Upload, limits: Limits) -> tuple[Picture, Options]:
     """The picture (a lazily decoded PIL image, or a uint8 H x W array) and the options of one request."""
     media, _ = parse_options_header(upload.content_type)
     media_type = media.decode("latin-1").lower()
@@ -98,20 +112,44 @@ def _check_pixels(width: int, height: int, limits: Limits) -> None:
         )
 
 
-def _options(fields: dict[str, str], query: dict[str, str]) -> dict[str, str]:
+def _options(fields: dict[str, object], query: dict[str, str]) -> Options:
     unknown = sorted(set(query) - set(OPTIONS))
     if unknown:
         raise RequestError(400, f"unknown query parameter {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-    given = {v for v in (fields.get("mode"), query.get("mode")) if v is not None}
+    mode = _once("mode", fields, query, _mode)
+    length = _once("expected_length", fields, query, _length)
+    try:  # predict's rules and words: a known mode; expected_length with mode=code only
+        mode, length = check_mode(MODES[0] if mode is None else mode, length)
+    except ConfigError as exc:
+        raise RequestError(400, str(exc)) from None
+    return Options(mode, length)
+
+
+def _once(name: str, fields: dict[str, object], query: dict[str, str], read: Callable[[object], T]) -> T | None:
+    """An option given in the body or the query string (both: the same value), as `read` makes it; None if absent."""
+    given = {read(v) for v in (fields.get(name), query.get(name)) if v is not None}
     if len(given) > 1:
-        raise RequestError(400, f"mode given twice with different values ({', '.join(sorted(given))}); give it once")
-    mode = given.pop() if given else MODES[0]
-    if mode not in MODES:
-        raise RequestError(400, f"unknown mode {mode!r}; known: {', '.join(MODES)}")
-    return {"mode": mode}
+        values = ", ".join(sorted(map(str, given)))
+        raise RequestError(400, f"{name} given twice with different values ({values}); give it once")
+    return given.pop() if given else None
 
 
-def _form(upload: Upload) -> tuple[bytes, dict[str, str]]:
+def _mode(value: object) -> str:
+    if not isinstance(value, str):
+        raise RequestError(400, f"mode must be a string, e.g. {MODES[0]!r}")
+    return value
+
+
+def _length(value: object) -> int:
+    """expected_length from a form field or the query string (decimal digits) or JSON (a whole number)."""
+    count = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXPECTED_LENGTH:
+        rule = f"a whole number of digits from 1 to {MAX_EXPECTED_LENGTH}"
+        raise RequestError(400, f"expected_length={value!r} must be {rule} (or left out: no check of the count)")
+    return count
+
+
+def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
     _, params = parse_options_header(upload.content_type)
     if not params.get(b"boundary"):
         raise RequestError(400, "multipart body without a boundary in its Content-Type; let the client library set it")
@@ -133,11 +171,11 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, str]]:
         raise RequestError(400, f"unknown form field {', '.join(unknown)}; send the picture in field file")
     if not parts.get("file"):
         raise RequestError(400, "no picture in the form: send it in field file (curl -F file=@digit.png)")
-    fields = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
+    fields: dict[str, object] = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
     return parts["file"], fields
 
 
-def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, str]]:
+def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, object]]:
     usage = 'send {"image": "<base64>"} or {"array": [[0-255, ...], ...]}'
     try:
         doc = json.loads(body)
@@ -150,11 +188,11 @@ def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, st
         raise RequestError(400, f"unknown JSON field {', '.join(unknown)}; {usage}")
     if ("image" in doc) == ("array" in doc):
         raise RequestError(400, f"give exactly one of image and array; {usage}")
-    mode = doc.get("mode", MODES[0])
-    if not isinstance(mode, str):
-        raise RequestError(400, f"mode must be a string, e.g. {MODES[0]!r}")
+    fields = {k: doc[k] for k in OPTIONS if k in doc}
+    _once("mode", fields, {}, _mode)  # a wrong option costs no decoding
+    _once("expected_length", fields, {}, _length)
     data = _base64(doc["image"]) if "image" in doc else _array(doc["array"], limits)
-    return data, {"mode": mode} if "mode" in doc else {}
+    return data, fields
 
 
 def _base64(value: object) -> bytes:

@@ -2,7 +2,8 @@
 
 The server runs a small guard trained here on the real MNIST with outlier exposure (its .ckpt: the torch path of
 Guard.load in every worker), so a drawn 1 or 7 is read as such and a scribble is refused. Every check also compares
-the page with the guard's own verdict on the very bytes the page sent.
+the page with the guard's own verdict (or, in code mode, the code reader's) on the very bytes the page sent.
+Screenshots for the README: DIGIT_LIT_SCREENSHOTS=docs pytest tests/test_browser.py -k "seven or code_drawn".
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from digit_lit.detect import choose, read_candidates
 from digit_lit.guard import Guard
 from digit_lit.serve_process import Server, serving
 from digit_lit.train import train
 from tests.helpers.browser import chromium_path, launch_args, playwright_api, shown_percent, stroke, touch_stroke
 from tests.helpers.configs import compose_train
 from tests.helpers.paths import ROOT
-from tests.helpers.pictures import STROKES, drawn, encode
+from tests.helpers.pictures import CODE_171, CODE_SEND_WIDTH, CODE_WIDTH, PAD, STROKES, drawn, encode, png_pixels
 
 pytestmark = pytest.mark.mnist
 
@@ -39,7 +42,10 @@ window.fetch = async (url, init = {}) => {
   if (body instanceof Blob) {
     let text = "";
     for (const byte of new Uint8Array(await body.arrayBuffer())) text += String.fromCharCode(byte);
-    window.sent.push({ picture: btoa(text), type: init.body instanceof FormData ? "multipart" : body.type });
+    const options = init.body instanceof FormData
+      ? Object.fromEntries([...init.body.entries()].filter(([name]) => name !== "file"))
+      : Object.fromEntries(new URL(url, location.href).searchParams);
+    window.sent.push({ picture: btoa(text), type: init.body instanceof FormData ? "multipart" : body.type, options });
   }
   return send(url, init);
 };
@@ -104,13 +110,14 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
         yield desktop
 
 
-def submit(page: Any, action: Any, kind: str = "image/png") -> bytes:
+def submit(page: Any, action: Any, kind: str = "image/png", options: dict[str, str] | None = None) -> bytes:
     """Run `action` (a click, a key...), wait for POST /predict to be answered; return the picture the page sent,
-    as a body of type `kind` ("multipart": in field file)."""
-    with page.expect_response("**/predict"):
+    as a body of type `kind` ("multipart": in field file), with these options (query string or form fields)."""
+    with page.expect_response(lambda response: urlsplit(response.url).path == "/predict"):
         action()
     sent = page.evaluate("window.sent.at(-1)")
     assert sent["type"] == kind, sent["type"]
+    assert sent["options"] == (options or {}), sent["options"]
     return base64.b64decode(sent["picture"])
 
 
@@ -150,16 +157,20 @@ def test_a_vertical_stroke_is_read_as_a_one(page: Any, guard: Guard) -> None:
     assert len(rows) >= 3 * len(columns), "the view is a tall thin stroke"
 
 
+def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    """The README's pictures of the page: saved in $DIGIT_LIT_SCREENSHOTS (docs/) when set."""
+    shot = Path(os.environ.get("DIGIT_LIT_SCREENSHOTS") or tmp_path) / name
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
 def test_a_drawn_seven_is_accepted(page: Any, guard: Guard, tmp_path: Path) -> None:
     stroke(page, [(70, 50), (210, 50)])
     stroke(page, [(210, 50), (120, 240)])
     verdict = read_sent(guard, submit(page, lambda: page.click("#read")))
     expect_verdict(page, verdict)
     assert verdict["digit"] == 7 and verdict["accepted"]
-    # the README's picture of the page: DIGIT_LIT_SCREENSHOT=docs/serve_page.png pytest tests/test_browser.py -k seven
-    shot = Path(os.environ.get("DIGIT_LIT_SCREENSHOT") or tmp_path / "serve_page.png")
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    screenshot(page, "serve_page.png", tmp_path)
 
 
 def test_a_scribble_is_refused(page: Any, guard: Guard) -> None:
@@ -206,10 +217,10 @@ def test_a_bad_file_shows_the_servers_error(page: Any, tmp_path: Path) -> None:
 def test_keyboard_alone_reaches_and_uses_every_control(page: Any, guard: Guard) -> None:
     expect = playwright_api().expect
     order = []
-    for _ in range(4):
+    for _ in range(5):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id"))
-    assert order == ["pad", "clear", "read", "choose"]
+    assert order == ["mode-digit", "pad", "clear", "read", "choose"]
     for name in ("Clear", "Read digit", "Upload a picture…"):
         expect(page.get_by_role("button", name=name)).to_be_visible()
     expect(page.get_by_role("img", name="Drawing area")).to_be_visible()
@@ -245,3 +256,96 @@ def test_a_phone_sized_touch_screen(browser: Any, server: Server, guard: Guard) 
         verdict = read_sent(guard, submit(page, lambda: page.get_by_role("button", name="Read digit").tap()))
         expect_verdict(page, verdict)
         assert verdict["digit"] == 1
+
+
+def read_code_sent(guard: Guard, body: bytes, expected_length: int | None = None) -> dict[str, Any]:
+    """The code reader's verdict on the picture the page sent, with each digit's view (uint8) as the server gives it."""
+    with Image.open(io.BytesIO(body)) as img:
+        found = read_candidates(guard, img)
+    chosen, verdict = choose(guard, found, expected_length)
+    views = np.rint(found.views[chosen] * 255).astype(np.uint8)
+    return {**verdict, "views": list(views)}
+
+
+def expect_code_verdict(page: Any, verdict: dict[str, Any]) -> None:
+    """The page shows this code verdict: the code, ACCEPTED or REFUSED and why, and each digit with its confidence,
+    accepted mark and the 28x28 view the guard read."""
+    expect = playwright_api().expect
+    decision = "ACCEPTED" if verdict["accepted"] else "REFUSED"
+    expect(page.locator("#decision")).to_have_text(decision)
+    expect(page.locator("#verdict")).to_have_class(f"verdict {decision.lower()}")
+    expect(page.locator("#code")).to_have_text(verdict["code"])
+    expect(page.locator("#code-confidence")).to_have_text(shown_percent(verdict["confidence"]))
+    if not verdict["accepted"]:
+        expect(page.locator("#rule")).to_contain_text(f"Why: {verdict['reason']}.")
+    for hidden in ("#digit-reading", "#digit-details"):
+        expect(page.locator(hidden)).to_be_hidden()
+    items = page.locator("#digits li")
+    expect(items).to_have_count(len(verdict["digits"]))
+    for k, (digit, view) in enumerate(zip(verdict["digits"], verdict["views"], strict=True)):
+        item = items.nth(k)
+        expect(item).to_have_class("accepted" if digit["accepted"] else "refused")
+        expect(item.locator(".d")).to_have_text(str(digit["digit"]))
+        expect(item.locator(".p")).to_have_text(shown_percent(digit["confidence"]))
+        expect(item.locator(".ok")).to_have_text("✓ sure" if digit["accepted"] else "✗ unsure")
+        src = item.locator("img").get_attribute("src")
+        assert np.array_equal(png_pixels(src.split(",", 1)[1]), view), f"digit {k + 1}: not the view the guard read"
+
+
+def draw_code(page: Any, touch: bool = False) -> None:
+    for line in CODE_171:
+        (touch_stroke if touch else stroke)(page, line)
+
+
+def test_a_code_drawn_in_code_mode_is_read(page: Any, guard: Guard, tmp_path: Path) -> None:
+    """Switch to code mode with the keyboard, draw "1 7 1" in separate strokes, read it; then with expected length 4
+    the same drawing is refused."""
+    expect = playwright_api().expect
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "mode-digit", "the switch comes first"
+    page.keyboard.press("ArrowRight")  # a radio group: the arrow keys choose
+    expect(page.get_by_role("radio", name="A code")).to_be_checked()
+    expect(page.locator("#pad")).to_have_attribute("width", str(CODE_WIDTH))
+    expect(page.get_by_role("button", name="Read code")).to_be_visible()
+    expect(page.get_by_label("Expected length")).to_be_visible()
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] >= 2.5 * box["height"], "a pad for a line of digits"
+
+    draw_code(page)
+    sent = submit(page, lambda: page.get_by_role("button", name="Read code").click(), options={"mode": "code"})
+    with Image.open(io.BytesIO(sent)) as img:
+        assert img.size == (CODE_SEND_WIDTH, round(CODE_SEND_WIDTH * PAD / CODE_WIDTH))
+    verdict = read_code_sent(guard, sent)
+    expect_code_verdict(page, verdict)
+    assert verdict["code"] == "171", verdict
+    screenshot(page, "serve_code.png", tmp_path)
+
+    page.get_by_label("Expected length").fill("4")
+    options = {"mode": "code", "expected_length": "4"}
+    sent = submit(page, lambda: page.get_by_label("Expected length").press("Enter"), options=options)
+    verdict = read_code_sent(guard, sent, expected_length=4)
+    assert verdict["accepted"] is False and verdict["reason"] == "found 3 digits, expected 4", verdict
+    expect_code_verdict(page, verdict)
+    expect(page.locator("#status")).to_have_text("Refused: found 3 digits, expected 4.")
+
+
+def test_code_mode_on_a_phone(browser: Any, server: Server, guard: Guard, tmp_path: Path) -> None:
+    """Code mode at a phone's size: the pad fits the screen, a code drawn with a finger is read, an uploaded picture
+    goes with its options, and nothing scrolls sideways."""
+    phone = {"viewport": {"width": 375, "height": 667}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    with open_page(browser, server, **phone) as page:
+        page.get_by_role("radio", name="A code").tap()
+        pad = page.locator("#pad").bounding_box()
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 375 and pad["width"] >= 2.5 * pad["height"]
+        draw_code(page, touch=True)
+        page.wait_for_timeout(1000)  # no tap becomes a click in the second after a touch gesture (see above)
+        sent = submit(page, lambda: page.get_by_role("button", name="Read code").tap(), options={"mode": "code"})
+        expect_code_verdict(page, read_code_sent(guard, sent))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, "no sideways scrolling"
+
+        picture = tmp_path / "code.png"
+        picture.write_bytes(sent)
+        page.get_by_label("Expected length").fill("3")
+        options = {"mode": "code", "expected_length": "3"}
+        sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart", options)
+        expect_code_verdict(page, read_code_sent(guard, sent, expected_length=3))

@@ -15,11 +15,12 @@ import httpx
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
-from PIL import Image
+from PIL import Image, ImageDraw
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from digit_lit.detect import choose, read_candidates, read_code
 from digit_lit.errors import ConfigError
 from digit_lit.export import export
 from digit_lit.guard import Guard
@@ -27,10 +28,13 @@ from digit_lit.in_flight import InFlightLimit
 from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
 from digit_lit.serve import build, check
+from digit_lit.serve_api import GuardAPI
 from digit_lit.serve_process import Server, serving
+from digit_lit.uploads import MAX_EXPECTED_LENGTH, Limits, Upload
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.glyphs import code_picture
 from tests.helpers.paths import CONF, ROOT
-from tests.helpers.pictures import SEND_SIDE, STROKES, drawn, encode, fake_digit
+from tests.helpers.pictures import SEND_SIDE, STROKES, drawn, encode, fake_digit, png_pixels
 
 MAX_BYTES = 200_000  # the test server's limits: small, so that going over them is cheap
 MAX_MEGAPIXELS = 1
@@ -66,10 +70,24 @@ def answer_of(response: httpx.Response) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("view", "model")}
 
 
-def predict_line(guard: Guard, path: Path) -> dict[str, Any]:
-    line = read_file(guard, path)
+def predict_line(guard: Guard, path: Path, mode: str = "digit", expected_length: int | None = None) -> dict[str, Any]:
+    line = read_file(guard, path, mode, expected_length)
     assert "error" not in line, line
     return {k: v for k, v in line.items() if k != "path"}
+
+
+def code_answer_of(response: httpx.Response) -> tuple[dict[str, Any], np.ndarray]:
+    """A 200 answer to mode=code without the model identity and its digits' views, and those views (uint8)."""
+    body = answer_of(response)
+    views = [png_pixels(digit.pop("view")) for digit in body["digits"]]
+    return body, np.stack(views) if views else np.zeros((0, 28, 28), np.uint8)
+
+
+def code_views(guard: Guard, picture: Image.Image, expected_length: int | None = None) -> np.ndarray:
+    """The 28x28 views (uint8) of the digits the code reader takes in a picture: what the guard read of each."""
+    found = read_candidates(guard, picture)
+    chosen, _ = choose(guard, found, expected_length)
+    return np.rint(found.views[chosen] * 255).astype(np.uint8)
 
 
 def test_every_kind_of_request_gets_predicts_answer(server: Server, guard: Guard, tmp_path: Path) -> None:
@@ -107,6 +125,44 @@ def test_every_kind_of_request_gets_predicts_answer(server: Server, guard: Guard
         assert answer_of(response) == predict_line(guard, tmp_path / f"four.{fmt}"), fmt
 
 
+def test_code_mode_in_every_kind_of_request_gets_predicts_answer(server: Server, guard: Guard, tmp_path: Path) -> None:
+    """mode=code answers what `predict mode=code` prints for the same file, with each digit's view as the guard read
+    it. (The tiny model reads these drawn digits poorly: the check is that the server and predict agree.)"""
+    path = tmp_path / "code.png"
+    code_picture("1704")[0].save(path)
+    png = path.read_bytes()
+    as_b64 = base64.b64encode(png).decode()
+    as_png = {"Content-Type": "image/png"}
+    four = {"mode": "code", "expected_length": 4}
+    requests = {
+        "multipart": ({"files": {"file": ("code.png", png)}, "data": {"mode": "code", "expected_length": "4"}}, 4),
+        "raw body, options in query": ({"content": png, "headers": as_png, "params": four}, 4),
+        "json": ({"json": {"image": as_b64, **four}}, 4),
+        "json, options in query": ({"json": {"image": as_b64}, "params": four}, 4),
+        "raw body, no expected_length": ({"content": png, "headers": as_png, "params": {"mode": "code"}}, None),
+        "raw body, a wrong expected_length": (
+            {"content": png, "headers": as_png, "params": {**four, "expected_length": 5}},
+            5,
+        ),
+    }
+    with Image.open(path) as picture:
+        views = {length: code_views(guard, picture, length) for length in (4, None, 5)}
+    for kind, (kwargs, length) in requests.items():
+        response = post(server, **kwargs)
+        answer, shown = code_answer_of(response)
+        assert answer == predict_line(guard, path, "code", length), kind
+        assert response.json()["model"] == guard.identity, kind
+        assert len(answer["digits"]) >= 1 and np.array_equal(shown, views[length]), kind
+        if length == 5:
+            assert answer["accepted"] is False and "reason" in answer, kind
+
+    # a canvas's grey levels: read as the code reader reads the same array
+    grey = np.asarray(code_picture("17", height=40)[0].convert("L"))  # small: within the test server's max_bytes
+    answer, shown = code_answer_of(post(server, json={"array": grey.tolist(), "mode": "code"}))
+    assert answer == read_code(guard, grey)
+    assert np.array_equal(shown, code_views(guard, grey))
+
+
 def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
     """name: (request, status, what the error says)."""
     png = encode(drawn(STROKES["7"], SEND_SIDE))
@@ -136,9 +192,64 @@ def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
         "array of 3 dimensions": ({"json": {"array": [[[0, 0, 0]] * 9] * 9}}, 400, "3-D"),
         "array of strings": ({"json": {"array": [["a"] * 9] * 9}}, 400, "grey levels"),
         "array out of range": ({"json": {"array": [[300] * 9] * 9}}, 400, "outside 0-255"),
-        "unknown mode": ({"content": png, "headers": as_png, "params": {"mode": "code"}}, 400, "unknown mode 'code'"),
+        "unknown mode": ({"content": png, "headers": as_png, "params": {"mode": "codes"}}, 400, "mode='codes' is not"),
         "unknown query parameter": ({"content": png, "headers": as_png, "params": {"x": "1"}}, 400, "unknown query"),
         "form without a file": ({"data": {"mode": "digit"}, "files": {"other": ("a", b"x")}}, 400, "form field"),
+        **bad_code_requests(),
+    }
+
+
+def bad_code_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
+    """mode=code: a bad expected_length in each place it can be given, and pictures with no code in them."""
+    code = encode(code_picture("1704")[0])
+    raw = {"content": code, "headers": {"Content-Type": "image/png"}}
+    whole = f"must be a whole number of digits from 1 to {MAX_EXPECTED_LENGTH}"
+    line = Image.new("RGB", (400, 120), "white")
+    ImageDraw.Draw(line).line([(20, 60), (380, 60)], fill="black", width=5)
+
+    def query(length: object) -> dict[str, Any]:
+        return {**raw, "params": {"mode": "code", "expected_length": length}}
+
+    return {
+        "expected_length 0": (query(0), 400, f"expected_length='0' {whole}"),
+        "expected_length over the most": (query(MAX_EXPECTED_LENGTH + 1), 400, whole),
+        "expected_length negative": (query(-4), 400, whole),
+        "expected_length not a number": (query("four"), 400, f"expected_length='four' {whole}"),
+        "expected_length empty": (query(""), 400, whole),
+        "expected_length in a form": (
+            {"files": {"file": ("c.png", code)}, "data": {"mode": "code", "expected_length": "4.5"}},
+            400,
+            whole,
+        ),
+        "expected_length a fraction in JSON": (
+            {"json": {"image": base64.b64encode(code).decode(), "mode": "code", "expected_length": 4.5}},
+            400,
+            f"expected_length=4.5 {whole}",
+        ),
+        "expected_length without mode=code": (
+            {**raw, "params": {"expected_length": 4}},
+            400,
+            "expected_length applies to mode=code only",
+        ),
+        "expected_length twice": (
+            {
+                "files": {"file": ("c.png", code)},
+                "data": {"mode": "code", "expected_length": "4"},
+                "params": {"expected_length": 5},
+            },
+            400,
+            "expected_length given twice with different values (4, 5)",
+        ),
+        "blank picture, code mode": (
+            {"content": encode(Image.new("L", (300, 100), 255)), "headers": raw["headers"], "params": {"mode": "code"}},
+            422,
+            "blank",
+        ),
+        "only a line, code mode": (
+            {"content": encode(line), "headers": raw["headers"], "params": {"mode": "code"}},
+            422,
+            "no digits found",
+        ),
     }
 
 
@@ -150,6 +261,8 @@ def test_bad_requests_get_one_line_errors_and_the_server_keeps_serving(server: S
         error = response.json()["error"]
         assert message in error and "\n" not in error, (name, error)
         assert post(server, **good).status_code == 200, f"not serving after: {name}"
+    code = {"content": encode(code_picture("17")[0]), "headers": good["headers"], "params": {"mode": "code"}}
+    assert post(server, **code).status_code == 200, "code mode not served after the bad requests"
     for method, path, status in (("GET", "/predict", 405), ("GET", "/nowhere", 404)):
         response = httpx.request(method, f"{server.url}{path}")
         assert response.status_code == status and set(response.json()) == {"error"}
@@ -173,6 +286,39 @@ def test_32_parallel_requests_match_predict(server: Server, guard: Guard, tmp_pa
     assert [answer_of(r) for r in responses] == [predict_line(guard, p) for p in paths]
 
 
+def test_a_batch_of_digits_and_codes_reads_each_as_alone(model: Path, guard: Guard) -> None:
+    """With batching, the digit views of a batch go to the model in one call and each code's crops in one call of its
+    own; every answer is the one the request gets alone, failures stay in their place (in process: no server)."""
+    api = GuardAPI(str(model), guard.identity["sha256"], Limits(MAX_BYTES, MAX_MEGAPIXELS * 10**6), 8, 0.01)
+    api.setup("cpu")
+    calls: list[int] = []
+    inner = api.guard._logits
+    api.guard._logits = lambda x: calls.append(len(x)) or inner(x)  # type: ignore[method-assign]
+    seven, one = drawn(STROKES["7"], SEND_SIDE), drawn(STROKES["1"], SEND_SIDE)
+    codes = [code_picture("1704")[0], code_picture("23")[0]]
+    as_code = {"mode": "code", "expected_length": "4"}
+    uploads = [
+        Upload("image/png", encode(seven)),
+        Upload("image/png", encode(codes[0]), as_code),
+        Upload("image/png", encode(Image.new("L", (64, 64), 255)), as_code),  # blank: 422
+        Upload("image/png", encode(one)),
+        Upload("image/png", encode(codes[1]), {"mode": "code"}),
+    ]
+    outputs = api.predict(api.batch([api.decode_request(u) for u in uploads]))
+    answers = [api.encode_response(output) for output in outputs]
+    assert calls[-1] == 2 and len(calls) == 3, "one call per code (decode_request), then the two digits stacked"
+
+    def without_views(answer: dict[str, Any]) -> dict[str, Any]:
+        digits = [{k: v for k, v in d.items() if k != "view"} for d in answer["digits"]]
+        return {**{k: v for k, v in answer.items() if k != "model"}, "digits": digits}
+
+    assert {k: v for k, v in answers[0].items() if k not in ("view", "model")} == guard.read(seven)
+    assert {k: v for k, v in answers[3].items() if k not in ("view", "model")} == guard.read(one)
+    assert without_views(answers[1]) == read_code(guard, codes[0], 4)
+    assert without_views(answers[4]) == read_code(guard, codes[1])
+    assert answers[2].status_code == 422 and b"blank" in answers[2].body
+
+
 def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Guard) -> None:
     health = httpx.get(f"{server.url}/health")
     assert health.status_code == 200 and health.json() == {"status": "ok", "model": guard.identity}
@@ -180,6 +326,9 @@ def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Gu
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert '<canvas id="pad"' in page.text
+    assert f'id="length" type="number" min="1" max="{MAX_EXPECTED_LENGTH}"' in page.text, (
+        "the page's bound is the API's"
+    )
     for asset in ("/static/app.js", "/static/style.css"):
         assert httpx.get(f"{server.url}{asset}").status_code == 200, asset
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from digit_lit.serve_api import READERS
-from digit_lit.uploads import MODES, Limits, RequestError, Upload, parse
+from digit_lit.uploads import MAX_EXPECTED_LENGTH, MODES, Limits, Options, RequestError, Upload, parse
 from tests.helpers.pictures import STROKES, drawn, encode
 
 LIMITS = Limits(max_bytes=1_000_000, max_pixels=10_000)
@@ -35,7 +35,7 @@ def test_each_body_kind_gives_the_picture_and_its_mode() -> None:
     for upload in uploads:
         picture, options = parse(upload, LIMITS)
         assert isinstance(picture, Image.Image) and picture.size == (64, 64), upload.content_type
-        assert options == {"mode": "digit"}
+        assert options == Options("digit", None)
     grey = [[0, 255.0], [17, 3]]
     picture, _ = parse(Upload("application/json", f'{{"array": {grey}}}'.encode()), LIMITS)
     assert isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.tolist() == [[0, 255], [17, 3]]
@@ -43,14 +43,64 @@ def test_each_body_kind_gives_the_picture_and_its_mode() -> None:
 
 def test_mode_is_given_once_and_known() -> None:
     png = encode(drawn(STROKES["1"], 32))
-    assert parse(Upload("image/png", png, {"mode": "digit"}), LIMITS)[1] == {"mode": "digit"}
+    assert parse(Upload("image/png", png, {"mode": "digit"}), LIMITS)[1] == Options("digit")
     both = Upload("application/json", b'{"image": "aGk=", "mode": "digit"}', {"mode": "other"})
     with pytest.raises(RequestError, match="mode given twice") as err:
         parse(both, LIMITS)
     assert err.value.status == 400
     with pytest.raises(RequestError, match="mode must be a string"):
         parse(Upload("application/json", b'{"image": "aGk=", "mode": 3}'), LIMITS)
-    assert set(READERS) == set(MODES), "every mode parse lets through has a reader in the server"
+    with pytest.raises(RequestError, match="mode='codes' is not a mode: use mode=digit"):
+        parse(Upload("image/png", png, {"mode": "codes"}), LIMITS)
+    assert set(READERS) == set(MODES) == {"digit", "code"}, "every mode parse lets through has a reader in the server"
+
+
+def test_code_mode_and_its_expected_length_in_each_kind_of_request() -> None:
+    png = encode(drawn(STROKES["1"], 32))
+    b64 = base64.b64encode(png).decode()
+    code = Options("code", None)
+    four = Options("code", 4)
+    cases = [
+        (Upload("image/png", png, {"mode": "code"}), code),
+        (Upload("image/png", png, {"mode": "code", "expected_length": "4"}), four),
+        (Upload("application/json", f'{{"image": "{b64}", "mode": "code", "expected_length": 4}}'.encode()), four),
+        (Upload("application/json", f'{{"image": "{b64}", "mode": "code"}}'.encode(), {"expected_length": "4"}), four),
+        (multipart({"file": ("c.png", png)}, {"mode": "code", "expected_length": "4"}), four),
+        (multipart({"file": ("c.png", png)}, {"mode": "code"}), code),
+        (
+            Upload("image/png", png, {"mode": "code", "expected_length": str(MAX_EXPECTED_LENGTH)}),
+            Options("code", MAX_EXPECTED_LENGTH),
+        ),
+    ]
+    for upload, expected in cases:
+        options = parse(upload, LIMITS)[1]
+        assert options == expected, upload
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "0"}), "expected_length='0' must be a whole"),
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "11"}), "from 1 to 10"),
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "-1"}), "expected_length='-1'"),
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "four"}), "expected_length='four'"),
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": ""}), "expected_length=''"),
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "4.0"}), "expected_length='4.0'"),
+        (Upload("application/json", b'{"image": "aGk=", "mode": "code", "expected_length": 4.5}'), "=4.5 must"),
+        (Upload("application/json", b'{"image": "aGk=", "mode": "code", "expected_length": true}'), "=True must"),
+        (Upload("image/png", b"x", {"expected_length": "4"}), "expected_length applies to mode=code only"),
+        (
+            Upload(
+                "application/json", b'{"image": "aGk=", "mode": "code", "expected_length": 4}', {"expected_length": "5"}
+            ),
+            "expected_length given twice with different values (4, 5)",
+        ),
+    ],
+)
+def test_a_bad_expected_length_is_a_bad_request(upload: Upload, message: str) -> None:
+    with pytest.raises(RequestError) as err:
+        parse(upload, LIMITS)
+    assert err.value.status == 400 and message in str(err.value), str(err.value)
 
 
 def test_limits_hold_before_any_pixel_is_decoded() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from pathlib import Path
@@ -24,6 +25,8 @@ def page_number(pattern: str, file: str = "app.js") -> int:
 PAD = page_number(r'<canvas id="pad" width="(\d+)"', "index.html")  # the drawing pad, in pixels
 PEN = page_number(r"const STROKE = (\d+);")  # its pen width
 SEND_SIDE = page_number(r"const SEND_SIDE = (\d+);")  # the side of the PNG the page sends
+CODE_WIDTH = page_number(r"const CODE_WIDTH = (\d+);")  # the pad's width in code mode (as tall as in digit mode)
+CODE_SEND_WIDTH = page_number(r"const CODE_SEND_WIDTH = (\d+);")  # the width of the PNG it sends then
 
 # polylines in pad pixels, as a hand draws them
 STROKES: dict[str, list[list[tuple[int, int]]]] = {
@@ -32,6 +35,14 @@ STROKES: dict[str, list[list[tuple[int, int]]]] = {
     "4": [[(170, 240), (170, 40), (60, 170), (220, 170)]],
     "0": [[(140, 40), (80, 90), (80, 190), (140, 240), (200, 190), (200, 90), (140, 40)]],
 }
+
+# "1 7 1" on the code pad (CODE_WIDTH x PAD), each digit in separate strokes, as a hand writes a short code
+CODE_171: list[list[tuple[int, int]]] = [
+    [(200, 40), (200, 240)],
+    [(350, 50), (490, 50)],
+    [(490, 50), (390, 240)],
+    [(640, 40), (640, 240)],
+]
 
 
 def drawn(lines: list[list[tuple[int, int]]], side: int = PAD, mode: str = "RGB") -> Image.Image:
@@ -61,3 +72,9 @@ def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt)
     return buf.getvalue()
+
+
+def png_pixels(b64: str) -> np.ndarray:
+    """A base64 PNG (a 28x28 view in an answer of the server) as its pixels."""
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as img:
+        return np.asarray(img)
