@@ -25,6 +25,8 @@ def member(spec: str) -> list[str]:
     return ["~model.net.member", f"+model.net.member={spec}"]
 
 
+CNN16 = "{name: cnn, channels: [16, 32, 64], dropout: 0.2}"
+
 CANDIDATES = {
     "tiny3": [*member("{name: tiny_cnn}"), "model.net.size=3", "trainer.max_epochs=15"],
     "tiny5": [*member("{name: tiny_cnn}"), "model.net.size=5", "trainer.max_epochs=12"],
@@ -33,8 +35,9 @@ CANDIDATES = {
         "model.net.size=3",
         "trainer.max_epochs=12",
     ],
-    "cnn16x3": ["model.net.size=3", "trainer.max_epochs=8"],
-    "cnn16x2": ["model.net.size=2", "trainer.max_epochs=10"],
+    "tiny5x20": [],  # the preset as shipped
+    "cnn16x3": [*member(CNN16), "model.net.size=3", "trainer.max_epochs=8"],
+    "cnn16x2": [*member(CNN16), "model.net.size=2", "trainer.max_epochs=10"],
     "cnn24x1": [
         *member("{name: cnn, channels: [24, 48, 96], dropout: 0.3}"),
         "model.net.size=1",
@@ -77,7 +80,7 @@ def main() -> None:
             print(f"{name:10s} failed ({res.returncode}): {res.stderr.strip().splitlines()[-1:]}")
             continue
         m = json.loads((run_dir / "metrics.json").read_text())
-        epochs = next(o.split("=")[1] for o in CANDIDATES[name] if o.startswith("trainer.max_epochs"))
+        epochs = next((o.split("=")[1] for o in CANDIDATES[name] if o.startswith("trainer.max_epochs")), "preset")
         cells = " ".join(f"{m.get(c, float('nan')):>17.4f}" for c in COLUMNS)
         print(f"{name:10s} {epochs:>6s} {m['fit_seconds']:>7.1f} {cells}   (wall {wall:.0f} s)", flush=True)
 

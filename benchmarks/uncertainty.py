@@ -1,6 +1,6 @@
 """Which uncertainty score refuses best: a comparison on the validation groups of a trained ensemble checkpoint.
 
-    python benchmarks/uncertainty.py CKPT [--data-dir data] [--tta 6]
+    python benchmarks/uncertainty.py CKPT [--data-dir data] [--tta 5] [overrides of the preset...]
 
 Scores compared (each a monotone "how sure" number; accept when it clears a threshold):
   member msp       one member, max softmax probability after temperature scaling (what digit_lit shipped before)
@@ -8,9 +8,11 @@ Scores compared (each a monotone "how sure" number; accept when it clears a thre
   member TTA       one member, max of its probabilities averaged over small shifts/rotations of the view
   ensemble msp     all members, max of their mean calibrated probability (the guard's rule)
   ensemble TTA     all members and the same test-time augmentations
-For each, the threshold is chosen as the guard chooses it (Clopper-Pearson at 95% over the mnist, world and outlier
-validation groups, target 0.1%) on one half of each group and judged on the other half (then the halves swap): the
-printed coverage and wrong-accept are out-of-sample. "non-digits accepted" is the outlier group's accepted share.
+The validation groups and their targets are those of `experiment=guard` (composed with Hydra, plus any overrides given:
+the checkpoint's own split must be named the same way, e.g. data.val_size). For each score, the threshold is chosen as
+the guard chooses it (Clopper-Pearson at 95% over the mnist, world and outlier validation groups, each at its target)
+on one half of each group and judged on the other half (then the halves swap): the printed coverage and wrong-accept
+are out-of-sample. "non-digits accepted" is the outlier group's accepted share.
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from digit_lit.calibration import choose_threshold, fit_temperature
-from digit_lit.data import MNISTDataModule, World
 from digit_lit.guard import Guard, rejection_report
+
+CONF = Path(__file__).resolve().parents[1] / "digit_lit" / "conf"
 
 Groups = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -95,12 +101,15 @@ def main() -> None:
     parser.add_argument("ckpt")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--tta", type=int, default=5)
-    parser.add_argument("--target", type=float, default=0.001)
-    parser.add_argument("--nondigits", type=float, default=0.02, help="target share of drawn non-digits accepted")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of experiment=guard (e.g. data.val_size=10000)")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=guard", f"paths.data_dir={args.data_dir}", *args.overrides])
+    m = cfg.model
+    targets = {"mnist": m.max_wrong_accept, "world": m.max_world_wrong_accept, "outliers": m.max_nondigit_accept}
     guard = Guard.load(args.ckpt)
-    dm = MNISTDataModule(args.data_dir, world=World())
+    dm = instantiate(cfg.data)
     dm.setup()
     sets = {name: dm.splits[split] for name, split in (("mnist", "val"), ("world", "world"), ("outliers", "outliers"))}
     logits = {k: member_logits(guard, x.numpy(), args.tta) for k, (x, _) in sets.items()}
@@ -113,12 +122,14 @@ def main() -> None:
     for name in sets:
         for method, (s, pred) in scores(logits[name], t_member, t_ens).items():
             per_method.setdefault(method, {})[name] = (s, pred == labels[name])
+    sizes = ", ".join(f"{k} {len(y)}" for k, y in labels.items())
+    print(f"targets {targets}; {guard.spec['size']} members; validation groups: {sizes}")
     header = "| score | MNIST val acc | world val acc | MNIST coverage | MNIST wrong-accept | world coverage | "
     print(header + "world wrong-accept | non-digits accepted |")
     print("|---" * 8 + "|")
     fmt: Callable[[float], str] = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     for method, groups in per_method.items():
-        f = cross_fitted(squash(groups), {"mnist": args.target, "world": args.target, "outliers": args.nondigits})
+        f = cross_fitted(squash(groups), targets)
         acc = {k: float(c.mean()) for k, (_, c) in groups.items() if k != "outliers"}
         cells = [fmt(acc["mnist"]), fmt(acc["world"]), fmt(f["mnist"]["coverage"]), fmt(f["mnist"]["wrong_accept"])]
         cells += [fmt(f["world"]["coverage"]), fmt(f["world"]["wrong_accept"]), fmt(f["outliers"]["coverage"])]

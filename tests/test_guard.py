@@ -164,3 +164,39 @@ def test_ensemble_checkpoint_and_onnx_give_the_same_verdicts(tiny_ensemble: Path
     for a, b in pairs:
         assert (a["digit"], a["accepted"]) == (b["digit"], b["accepted"])
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def guard_preset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """`experiment=guard` itself (its ensemble, world pictures, drawn non-digits, bounded threshold), one epoch on the
+    tiny fake MNIST, with targets loose enough for 100 validation images to certify a threshold below 1."""
+    from digit_lit.train import train
+    from tests.helpers.configs import compose_train
+
+    base = tmp_path_factory.mktemp("guard_preset")
+    overrides = ["experiment=guard", "trainer.max_epochs=1", "data.val_size=100", "data.batch_size=50"]
+    overrides += ["data.world.outliers=300", "data.world.val_outliers=200", "data.world.val_renders=2"]
+    overrides += ["model.max_wrong_accept=0.05", "model.max_world_wrong_accept=0.1", "model.max_nondigit_accept=0.2"]
+    cfg = compose_train([*overrides, "logger=none", "callbacks.progress_bar=null"], base / "run", base / "data")
+    write_tiny_mnist(base / "data")
+    return Path(train(cfg)["best_ckpt"]), dict(cfg.model.net)
+
+
+def test_guard_preset_ckpt_and_onnx_give_the_same_verdicts(guard_preset: tuple[Path, dict], tmp_path: Path) -> None:
+    """The shipped recipe's .ckpt and its .onnx carry the same rule and give the same verdicts on 1,000 pictures:
+    500 fake digits and 500 world views of others (what predict hands the net from a photo or scan)."""
+    from digit_lit.world import world_views
+
+    ckpt, net = guard_preset
+    torch_guard = Guard.load(ckpt)
+    onnx_guard = Guard.load(export(ckpt, tmp_path / "guard.onnx"))
+    assert torch_guard.rule == onnx_guard.rule and 0 < torch_guard.threshold < 1
+    assert torch_guard.spec["size"] == net["size"] and torch_guard.spec["member"]["name"] == net["member"]["name"]
+    views, _ = world_views(make_digits(500, 12)[0], seed=3, workers=1)
+    images = np.concatenate([make_digits(500, 11)[0], views.numpy()]).astype(np.float32) / 255
+    assert onnx_guard.logits(images).shape == (1000, net["size"], 10)  # every member travels in the ONNX graph
+    assert np.abs(torch_guard.probs(images) - onnx_guard.probs(images)).max() <= 1e-5
+    verdicts = list(zip(torch_guard.verdicts(images), onnx_guard.verdicts(images), strict=True))
+    for a, b in verdicts:
+        assert (a["digit"], a["accepted"]) == (b["digit"], b["accepted"])
+    assert 0 < sum(a["accepted"] for a, _ in verdicts) < 1000  # both verdicts occur: the parity is not vacuous

@@ -431,3 +431,30 @@ def test_blank_and_odd_inputs_never_crash() -> None:
     odd = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8), np.eye(28, dtype=np.uint8) * 255])
     views, status = world_views(odd, seed=0, workers=1)
     assert views.shape == (3, 28, 28) and status[0] == world.REFUSED  # a blank digit gives a blank picture
+
+
+def test_world_views_are_what_predict_hands_the_net(tmp_path: Path) -> None:
+    """Preprocessing in the loop: a world view is the tensor `predict` makes of the same picture, saved as a file and
+    read back (uint8 rounding aside), and a picture the world records as refused is refused by `predict` too."""
+    from digit_lit.predict import open_image
+    from digit_lit.preprocess import PreprocessError, to_mnist
+
+    digits = np.stack([seven(), bar(), np.rot90(seven()).copy(), np.zeros((28, 28), np.uint8)] * 3)
+    seed = 7
+    views, status = world_views(digits, seed=seed, workers=1)
+    generator = np.random.default_rng([seed, 0])  # chunk 0's stream: the pictures world_views drew, redrawn
+    compared = 0
+    for i, digit in enumerate(digits):
+        page, look = world.draw_page(digit, generator)
+        path = tmp_path / f"{i}.png"
+        photo_effects(page, generator, look=look).save(path)
+        with open_image(path) as img:
+            if status[i] == world.REFUSED:
+                with pytest.raises(PreprocessError):
+                    to_mnist(img)
+                continue
+            seen = to_mnist(img)
+        assert seen.shape == (28, 28) and views[i].dtype == torch.uint8
+        assert np.abs(seen - views[i].numpy() / 255.0).max() <= 0.5 / 255 + 1e-6, i
+        compared += 1
+    assert compared >= 6 and (status == world.REFUSED).sum() >= 3  # the blank digits
