@@ -35,7 +35,7 @@ CANDIDATES = {
         "model.net.size=3",
         "trainer.max_epochs=12",
     ],
-    "tiny5x20": [],  # the preset as shipped
+    "preset": [],  # experiment=guard as shipped
     "cnn16x3": [*member(CNN16), "model.net.size=3", "trainer.max_epochs=8"],
     "cnn16x2": [*member(CNN16), "model.net.size=2", "trainer.max_epochs=10"],
     "cnn24x1": [
