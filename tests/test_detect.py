@@ -78,6 +78,19 @@ def test_a_broken_digit_is_one_digit(guard: Guard, name: str) -> None:
     assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85  # the whole digit, its detached part included
 
 
+def test_a_wide_digit_cut_into_many_slivers_is_read_whole(guard: Guard) -> None:
+    # a 0 nearly twice as wide as the drawn one: the seam search cuts it into 5 slivers (touching digits could hide
+    # in that width), and the whole of it must still be a candidate, else its slivers are read as digits ("1081")
+    wide_zero = [[(1.8 * x, y) for x, y in GLYPHS[0][0]]]
+    img, boxes = draw([GLYPHS[1], wide_zero, GLYPHS[1]], [0.0, 0.6, 2.0])
+    found = read_candidates(guard, img)
+    slivers = [i for i, a in enumerate(found.atoms) if a.source >= 0]
+    assert len(slivers) >= 5, [a.source for a in found.atoms]
+    out = read_code(guard, img)
+    assert out["code"] == "101", out
+    assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85
+
+
 def test_specks_are_ignored(guard: Guard) -> None:
     img, boxes = code_picture("1704")
     pen = ImageDraw.Draw(img)
