@@ -18,7 +18,6 @@ are out-of-sample. "non-digits accepted" is the outlier group's accepted share.
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,31 +28,25 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from digit_lit.calibration import choose_threshold, fit_temperature
+from digit_lit.constants import NUM_CLASSES
 from digit_lit.guard import Guard, rejection_report
+from digit_lit.models import moved_views, view_grids
 
 CONF = Path(__file__).resolve().parents[1] / "digit_lit" / "conf"
 
 Groups = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def tta_views(x: torch.Tensor, n: int) -> list[torch.Tensor]:
-    """The view itself and n-1 small rigid moves of it (shift by a pixel, rotate a few degrees)."""
-    moves = [(0.0, 0, 0), (6.0, 0, 0), (-6.0, 0, 0), (0.0, 1, 0), (0.0, -1, 0), (0.0, 0, 1), (0.0, 0, -1)][:n]
-    out = []
-    for deg, dx, dy in moves:
-        a = math.radians(deg)
-        theta = torch.tensor([[math.cos(a), -math.sin(a), dx * 2 / 28], [math.sin(a), math.cos(a), dy * 2 / 28]])
-        grid = F.affine_grid(theta.expand(len(x), 2, 3), list(x.shape), align_corners=False)
-        out.append(F.grid_sample(x, grid, align_corners=False))
-    return out
-
-
-def member_logits(guard: Guard, images: np.ndarray, n_tta: int) -> torch.Tensor:
-    """[N, tta, members, 10] logits."""
-    x = torch.from_numpy(images).float().div(255).unsqueeze(1)
+def member_logits(guard: Guard, images: np.ndarray, n_tta: int, chunk: int = 5000) -> torch.Tensor:
+    """[N, tta, members, 10] logits: each member on the view and n_tta - 1 small moves of it (models.MOVES, the moves
+    `model.net.views` ships)."""
+    grids, out = view_grids(n_tta), []
     with torch.inference_mode():
-        views = tta_views(x, n_tta)
-        return torch.stack([guard.net(v).reshape(len(x), -1, 10) for v in views], dim=1)
+        for i in range(0, len(images), chunk):
+            x = torch.from_numpy(images[i : i + chunk]).float().div(255).unsqueeze(1)
+            z = guard.net.members_of(moved_views(x, grids))  # [tta * n, members, 10], view-major
+            out.append(z.reshape(n_tta, len(x), -1, NUM_CLASSES).transpose(0, 1))
+    return torch.cat(out)
 
 
 def scores(z: torch.Tensor, t_member: float, t_ens: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -1,8 +1,9 @@
 """Export a checkpoint to ONNX for serving without torch or Lightning: `python -m digit_lit.export ckpt_path=X.ckpt`.
 
-Writes X.onnx: input `image` [N, 1, 28, 28] float in [0, 1] (white ink on black), output `logits` [N, members, 10]
-(normalisation inside the graph). The decision rule (temperature, score, threshold) travels in the file's
-`metadata_props`, bound to the graph by a digest, and `guard.Guard` applies it. X.json beside it is a card for people:
+Writes X.onnx: input `image` [N, 1, 28, 28] float in [0, 1] (white ink on black), output `logits`
+[N, members x views, 10] (normalisation and an ensemble's test-time views inside the graph). The decision rule
+(temperature, score, threshold) travels in the file's `metadata_props`, bound to the graph by a digest, and
+`guard.Guard` applies it. X.json beside it is a card for people:
 the same rule, and the sha256 of the .onnx it describes. Both files are written atomically.
 """
 
@@ -27,7 +28,7 @@ from digit_lit.models import members
 
 
 class MemberLogits(nn.Module):
-    """The net with its logits always shaped [N, members, 10] (a single net is an ensemble of one)."""
+    """The net with its logits always shaped [N, members (x views), 10] (a single net is an ensemble of one)."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
@@ -76,11 +77,11 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
     card = {
         "sha256": file_sha256(out),
         "input": {"name": INPUT, "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "range": [0.0, 1.0], "ink": "white"},
-        "output": {"name": OUTPUT, "shape": ["N", "members", NUM_CLASSES]},
+        "output": {"name": OUTPUT, "shape": ["N", "members x views", NUM_CLASSES]},
         # applied inside the graph; stated so other readers of the file know the training statistics
         "normalisation": {"mean": MNIST_MEAN, "std": MNIST_STD, "in_graph": True},
         "rule": guard.rule.as_dict(),
-        "accept": "mean over members of softmax(logits / temperature); accept when its max >= threshold",
+        "accept": "mean over members and views of softmax(logits / temperature); accept when its max >= threshold",
         "net": spec,
         "checkpoint": str(ckpt_path),
         "checkpoint_sha256": guard.identity["sha256"],

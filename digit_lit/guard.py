@@ -53,7 +53,7 @@ def _number(value: object, name: str) -> None:
 class Rule:
     """Everything the decision depends on; a Rule that exists is valid (construction checks every number).
 
-    accept  <=>  score(probs) >= threshold,  probs = mean over members of softmax(logits / temperature).
+    accept  <=>  score(probs) >= threshold,  probs = mean over members (and views) of softmax(logits / T).
     """
 
     temperature: float
@@ -88,7 +88,7 @@ class Rule:
         return asdict(self)
 
     def probs(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities [N, 10] of logits [N, 10] or, for an ensemble, [N, members, 10]."""
+        """Calibrated probabilities [N, 10] of logits [N, 10] or, for an ensemble, [N, members (x views), 10]."""
         z = np.asarray(logits, dtype=np.float64) / self.temperature
         z = z.reshape(len(z), -1, NUM_CLASSES)
         z -= z.max(axis=2, keepdims=True)

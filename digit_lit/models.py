@@ -5,9 +5,11 @@ Normalisation is the first layer, so a checkpoint or ONNX export needs no separa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
@@ -77,26 +79,69 @@ def members(logits: torch.Tensor) -> torch.Tensor:
     return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
 
 
+# Test-time views: the view itself, then small rigid moves of it, (degrees, dx px, dy px). Five of them refuse best
+# at the same wrong-accept (benchmarks/uncertainty.py: "ensemble TTA" against "ensemble msp").
+MOVES = ((0.0, 0, 0), (6.0, 0, 0), (-6.0, 0, 0), (0.0, 1, 0), (0.0, -1, 0), (0.0, 0, 1), (0.0, 0, -1))
+
+
+def view_grids(views: int) -> torch.Tensor:
+    """grid_sample grids [views - 1, 28, 28, 2] of the first `views` MOVES after the view itself."""
+    thetas = []
+    for deg, dx, dy in MOVES[1:views]:
+        a, shift = math.radians(deg), 2 / IMAGE_SIZE  # grid units: the image spans [-1, 1]
+        thetas.append([[math.cos(a), -math.sin(a), dx * shift], [math.sin(a), math.cos(a), dy * shift]])
+    if not thetas:
+        return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, 2)
+    return F.affine_grid(torch.tensor(thetas), [len(thetas), 1, IMAGE_SIZE, IMAGE_SIZE], align_corners=False)
+
+
+def moved_views(x: torch.Tensor, grids: torch.Tensor) -> torch.Tensor:
+    """[N, 1, 28, 28] images and their moves by `grids` as one batch [(1 + moves) * N, ...], view-major."""
+    if len(grids) == 0:
+        return x
+    n = x.shape[0]
+    grid = grids[:, None].expand(-1, n, -1, -1, -1).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 2)
+    moved = F.grid_sample(x.repeat(len(grids), 1, 1, 1), grid, mode="bilinear", align_corners=False)
+    return torch.cat([x, moved])
+
+
 class Ensemble(nn.Module):
     """A deep ensemble (Lakshminarayanan et al., 2017): members trained side by side from different initialisations.
 
     Returns [N, members, 10]; the guard averages the members' calibrated probabilities, and where they disagree
-    that mean is unsure, which is what lets the guard refuse pictures unlike anything seen in training.
+    that mean is unsure, which is what lets the guard refuse pictures unlike anything seen in training. With
+    `views` > 1, in eval mode every member also reads `views - 1` small moves of each picture (test-time
+    augmentation, inside the net so that the checkpoint, its calibration and the ONNX graph all carry it): the output
+    is then [N, views x members, 10], and a digit the members read the same however it is nudged is the surest.
+    Training sees the pictures as they are (its own augmentation is the data's business).
     """
 
-    def __init__(self, nets: Sequence[nn.Module]) -> None:
+    def __init__(self, nets: Sequence[nn.Module], views: int = 1) -> None:
         super().__init__()
         self.members = nn.ModuleList(nets)
+        self.views = views
+        # not in the state dict: made from `views` (the spec), so checkpoints without views load unchanged
+        self.register_buffer("grids", view_grids(views), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def members_of(self, x: torch.Tensor) -> torch.Tensor:
+        """Every member's logits of the pictures as they are: [N, members, 10]."""
         return torch.stack([m(x) for m in self.members], dim=1)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or self.views == 1:
+            return self.members_of(x)
+        n = x.shape[0]
+        z = self.members_of(moved_views(x, self.grids))  # [views * N, members, 10], view-major
+        return z.reshape(self.views, n, -1, NUM_CLASSES).transpose(0, 1).reshape(n, -1, NUM_CLASSES)
 
-def ensemble(member: dict[str, object], size: int = 3) -> Ensemble:
-    """`size` copies of one net spec (each with its own random initialisation)."""
+
+def ensemble(member: dict[str, object], size: int = 3, views: int = 1) -> Ensemble:
+    """`size` copies of one net spec (each with its own random initialisation), reading `views` views in eval mode."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ConfigError(f"model.net.size={size!r} must be a positive integer")
-    return Ensemble([build_net(**member) for _ in range(size)])  # type: ignore[arg-type]
+    if isinstance(views, bool) or not isinstance(views, int) or not 1 <= views <= len(MOVES):
+        raise ConfigError(f"model.net.views={views!r} must be a whole number from 1 to {len(MOVES)}")
+    return Ensemble([build_net(**member) for _ in range(size)], views)  # type: ignore[arg-type]
 
 
 NETS = {"linear": linear, "mlp": mlp, "cnn": cnn, "tiny_cnn": tiny_cnn, "ensemble": ensemble}

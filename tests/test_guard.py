@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import subprocess
 import sys
@@ -13,9 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from digit_lit.errors import CheckpointError
+from digit_lit.errors import CheckpointError, ConfigError
 from digit_lit.export import export
 from digit_lit.guard import Guard
+from digit_lit.models import MOVES, build_net, moved_views, view_grids
 from digit_lit.predict import read_file
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.pictures import fake_digit_png
@@ -166,6 +168,44 @@ def test_ensemble_checkpoint_and_onnx_give_the_same_verdicts(tiny_ensemble: Path
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
 
 
+def test_test_time_views_are_the_moves_they_claim() -> None:
+    """In eval mode an ensemble with views reads each picture as it is and as moved by models.MOVES, member by
+    member; training sees the pictures as they are; the views add no weights, so checkpoints without them load."""
+    torch.manual_seed(0)
+    spec = {"name": "ensemble", "size": 2, "member": {"name": "tiny_cnn"}}
+    net = build_net(**spec, views=5).eval()
+    x = torch.zeros(3, 1, 28, 28)
+    x[:, :, 8:20, 10:16] = torch.rand(3, 1, 12, 6)  # ink away from the border: a 1-px shift loses none
+    with torch.no_grad():
+        z = net(x).reshape(3, 5, 2, 10)  # [N, views, members, 10]
+        assert torch.allclose(z[:, 0], net.members_of(x), atol=1e-5)  # the picture itself (batching moves the last bit)
+        assert MOVES[3] == (0.0, 1, 0) and MOVES[4] == (0.0, -1, 0)  # one pixel each way
+        for view, shift in ((3, -1), (4, 1)):  # sampling a pixel to the right moves the ink left
+            assert torch.allclose(z[:, view], net.members_of(torch.roll(x, shift, dims=3)), atol=1e-5)
+        moved = moved_views(x, view_grids(5)).reshape(5, 3, 1, 28, 28)
+        for view in range(5):
+            assert torch.allclose(z[:, view], net.members_of(moved[view]), atol=1e-5)
+        bar = torch.zeros(1, 1, 28, 28)
+        bar[..., 4:24, 13:15] = 1.0  # an upright stroke through the centre
+        turned = moved_views(bar, view_grids(3))[1:, 0]  # +6 and -6 degrees
+
+        def column(rows: slice) -> torch.Tensor:  # where the ink of those rows lies, per view
+            ink = turned[:, rows].sum(1)
+            return (ink * torch.arange(28.0)).sum(1) / ink.sum(1)
+
+        lean = column(slice(4, 10)) - column(slice(18, 24))  # top against bottom, 14 rows apart
+        assert MOVES[1][0] == 6.0 and MOVES[2][0] == -6.0
+        assert lean[0] * lean[1] < 0 and torch.allclose(
+            lean.abs(), torch.tensor(14 * math.tan(math.radians(6))).expand(2), atol=0.4
+        )
+        assert (turned.sum((1, 2)) - bar.sum()).abs().max() < 0.03 * bar.sum()  # the same ink, turned
+        assert net.train()(x).shape == (3, 2, 10)
+    assert net.state_dict().keys() == build_net(**spec).state_dict().keys()
+    for bad in (0, len(MOVES) + 1, True, 2.5):
+        with pytest.raises(ConfigError, match=r"model\.net\.views"):
+            build_net(**spec, views=bad)
+
+
 @pytest.fixture(scope="module")
 def guard_preset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """`experiment=guard` itself (its ensemble, world pictures, drawn non-digits, bounded threshold), one epoch on the
@@ -174,7 +214,8 @@ def guard_preset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     from tests.helpers.configs import compose_train
 
     base = tmp_path_factory.mktemp("guard_preset")
-    overrides = ["experiment=guard", "trainer.max_epochs=1", "data.val_size=100", "data.batch_size=50"]
+    overrides = ["experiment=guard", "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=1"]
+    overrides += ["data.val_size=100", "data.batch_size=50"]
     overrides += ["data.world.outliers=300", "data.world.val_outliers=200", "data.world.val_renders=2"]
     overrides += ["model.max_wrong_accept=0.05", "model.max_world_wrong_accept=0.1", "model.max_nondigit_accept=0.2"]
     cfg = compose_train([*overrides, "logger=none", "callbacks.progress_bar=null"], base / "run", base / "data")
@@ -194,7 +235,9 @@ def test_guard_preset_ckpt_and_onnx_give_the_same_verdicts(guard_preset: tuple[P
     assert torch_guard.spec["size"] == net["size"] and torch_guard.spec["member"]["name"] == net["member"]["name"]
     views, _ = world_views(make_digits(500, 12)[0], seed=3, workers=1)
     images = np.concatenate([make_digits(500, 11)[0], views.numpy()]).astype(np.float32) / 255
-    assert onnx_guard.logits(images).shape == (1000, net["size"], 10)  # every member travels in the ONNX graph
+    # every member and every test-time view travels in the ONNX graph
+    assert onnx_guard.logits(images).shape == (1000, net["size"] * net["views"], 10)
+    assert net["views"] > 1 and torch_guard.spec["views"] == net["views"]
     assert np.abs(torch_guard.probs(images) - onnx_guard.probs(images)).max() <= 1e-5
     verdicts = list(zip(torch_guard.verdicts(images), onnx_guard.verdicts(images), strict=True))
     for a, b in verdicts:
