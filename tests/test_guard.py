@@ -243,3 +243,20 @@ def test_guard_preset_ckpt_and_onnx_give_the_same_verdicts(guard_preset: tuple[P
     for a, b in verdicts:
         assert (a["digit"], a["accepted"]) == (b["digit"], b["accepted"])
     assert 0 < sum(a["accepted"] for a, _ in verdicts) < 1000  # both verdicts occur: the parity is not vacuous
+
+
+def test_a_checkpoint_whose_views_were_edited_is_refused(guard_preset: tuple[Path, dict], tmp_path: Path) -> None:
+    """The rule was calibrated on the views the spec names: a checkpoint edited to read fewer (or more) views would
+    apply it to confidences it was not fitted on, so the digest, which binds the spec, refuses it."""
+    from digit_lit.guard import GuardError
+    from tests.helpers.tamper import edit_checkpoint
+
+    ckpt, net = guard_preset
+
+    def one_view(state: dict) -> None:
+        state["hyper_parameters"]["net"] = {**state["hyper_parameters"]["net"], "views": 1}
+
+    edited = edit_checkpoint(ckpt, tmp_path / "one_view.ckpt", one_view)
+    assert net["views"] != 1
+    with pytest.raises(GuardError, match="digest mismatch"):
+        Guard.load(edited)
