@@ -3,8 +3,8 @@
 Writes X.onnx: input `image` [N, 1, 28, 28] float in [0, 1] (white ink on black), output `logits`
 [N, members x views, 10] (normalisation and an ensemble's test-time views inside the graph). The decision rule
 (temperature, score, threshold) travels in the file's `metadata_props`, bound to the graph by a digest, and
-`guard.Guard` applies it. X.json beside it is a card for people:
-the same rule, and the sha256 of the .onnx it describes. Both files are written atomically.
+`guard.Guard` applies it. X.json beside it is a card for people: the same rule, and the sha256 of the .onnx it
+describes. Both files are written atomically.
 """
 
 from __future__ import annotations

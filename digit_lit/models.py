@@ -79,8 +79,8 @@ def members(logits: torch.Tensor) -> torch.Tensor:
     return logits.reshape(logits.shape[0], -1, NUM_CLASSES)
 
 
-# Test-time views: the view itself, then small rigid moves of it, (degrees, dx px, dy px). Five of them refuse best
-# at the same wrong-accept (benchmarks/uncertainty.py: "ensemble TTA" against "ensemble msp").
+# Test-time views, in the order `views` takes them: the picture itself, then small rigid moves of it (degrees, dx px,
+# dy px). How many refuse best at the same wrong-accept: benchmarks/uncertainty.py --tta N ("ensemble TTA").
 MOVES = ((0.0, 0, 0), (6.0, 0, 0), (-6.0, 0, 0), (0.0, 1, 0), (0.0, -1, 0), (0.0, 0, 1), (0.0, 0, -1))
 
 
