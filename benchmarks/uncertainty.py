@@ -28,9 +28,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from digit_lit.calibration import choose_threshold, fit_temperature
-from digit_lit.constants import NUM_CLASSES
 from digit_lit.guard import Guard, rejection_report
-from digit_lit.models import moved_views, view_grids
+from digit_lit.models import view_grids
 
 CONF = Path(__file__).resolve().parents[1] / "digit_lit" / "conf"
 
@@ -44,8 +43,7 @@ def member_logits(guard: Guard, images: np.ndarray, n_tta: int, chunk: int = 500
     with torch.inference_mode():
         for i in range(0, len(images), chunk):
             x = torch.from_numpy(images[i : i + chunk]).float().div(255).unsqueeze(1)
-            z = guard.net.members_of(moved_views(x, grids))  # [tta * n, members, 10], view-major
-            out.append(z.reshape(n_tta, len(x), -1, NUM_CLASSES).transpose(0, 1))
+            out.append(guard.net.read_views(x, grids))
     return torch.cat(out)
 
 

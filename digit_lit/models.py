@@ -127,12 +127,15 @@ class Ensemble(nn.Module):
         """Every member's logits of the pictures as they are: [N, members, 10]."""
         return torch.stack([m(x) for m in self.members], dim=1)
 
+    def read_views(self, x: torch.Tensor, grids: torch.Tensor) -> torch.Tensor:
+        """Every member's logits of the pictures and of their moves by `grids`: [N, 1 + moves, members, 10]."""
+        z = self.members_of(moved_views(x, grids))  # [(1 + moves) * N, members, 10], view-major
+        return z.reshape(len(grids) + 1, x.shape[0], -1, NUM_CLASSES).transpose(0, 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or self.views == 1:
             return self.members_of(x)
-        n = x.shape[0]
-        z = self.members_of(moved_views(x, self.grids))  # [views * N, members, 10], view-major
-        return z.reshape(self.views, n, -1, NUM_CLASSES).transpose(0, 1).reshape(n, -1, NUM_CLASSES)
+        return self.read_views(x, self.grids).flatten(1, 2)  # [N, views x members, 10]
 
 
 def ensemble(member: dict[str, object], size: int = 3, views: int = 1) -> Ensemble:
