@@ -44,6 +44,16 @@ def check_config(cfg: DictConfig) -> None:
     for key in ("trainer.max_epochs", "trainer.max_steps"):
         _positive(cfg, key, allow_minus_one=True)
     _positive(cfg, "trainer.check_val_every_n_epoch")  # null (validate by steps only) is Lightning's, and fine
+    epochs = OmegaConf.select(cfg, "trainer.max_epochs")
+    every = OmegaConf.select(cfg, "trainer.check_val_every_n_epoch")
+    # checkpoints and the guard's calibration are written when validation ends: epochs after the last validated one
+    # would be trained and thrown away (and with none validated, the checkpoint carries no rule Guard.load accepts)
+    if isinstance(epochs, int) and epochs > 0 and isinstance(every, int) and epochs % every:
+        raise ConfigError(
+            f"trainer.max_epochs={epochs} is not a multiple of trainer.check_val_every_n_epoch={every}: the epochs "
+            f"after the last validated one would be lost (checkpoints and calibration are written at validation); "
+            f"use trainer.max_epochs={epochs + every - epochs % every} or trainer.check_val_every_n_epoch=1"
+        )
     seed = cfg.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed={seed!r} must be an integer (or null for an unseeded run)")

@@ -61,11 +61,14 @@ def test_ddp_ranks_see_different_samples(tiny_mnist: Path, tmp_path: Path) -> No
         ("model.optimizer.lr=-1", "error: model.optimizer is invalid: Invalid learning rate: -1"),
         ("seed=abc", "error: seed='abc' must be an integer (or null for an unseeded run)"),
         ("trainer.check_val_every_n_epoch=0", "error: trainer.check_val_every_n_epoch=0 must be a positive integer"),
+        # the last epochs would be trained and thrown away; with none validated, no rule to load
+        ("trainer.check_val_every_n_epoch=3", "error: trainer.max_epochs=10 is not a multiple of trainer.check_val_"),
+        ("experiment=guard trainer.max_epochs=1", "error: trainer.max_epochs=1 is not a multiple of trainer.check_val"),
         ("overwrite=maybe", "error: overwrite='maybe' must be true or false"),
     ],
 )
 def test_bad_settings_are_one_line(override: str, message: str, tmp_path: Path) -> None:
-    res = cli("digit_lit.train", override, f"hydra.run.dir={tmp_path}/run")
+    res = cli("digit_lit.train", *override.split(), f"hydra.run.dir={tmp_path}/run")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     (line,) = error_lines(res)
     assert line.startswith(message)
