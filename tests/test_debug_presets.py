@@ -6,9 +6,13 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from omegaconf import DictConfig
 
+from digit_lit.config import check_config
 from digit_lit.train import train
+from tests.helpers.configs import compose_train
+from tests.helpers.paths import CONF
 from tests.helpers.tiny_mnist import write_tiny_mnist
 
 
@@ -49,3 +53,13 @@ def test_profiler_writes_its_report(tiny_mnist: Path, train_cfg: Callable[..., D
     train(cfg)
     report = (Path(cfg.paths.output_dir) / "fit-profile.txt").read_text()
     assert "FIT Profiler Report" in report and "run_training_epoch" in report
+
+
+@pytest.mark.parametrize("debug", sorted(p.stem for p in (CONF / "debug").glob("*.yaml")))
+@pytest.mark.parametrize("experiment", [None, *sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))])
+def test_every_debug_preset_goes_with_every_experiment(debug: str, experiment: str | None, tmp_path: Path) -> None:
+    """A preset keeps its promise whatever experiment it is added to: e.g. `debug=limit` (2 epochs) on
+    `experiment=guard` (which validates every second epoch) validates both, so none is trained and thrown away."""
+    chosen = [f"experiment={experiment}"] if experiment else []
+    cfg = compose_train([*chosen, f"debug={debug}"], tmp_path / "run")
+    check_config(cfg)  # raises ConfigError on a combination the run would refuse
