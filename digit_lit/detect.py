@@ -452,18 +452,26 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     part, join = boundaries(atoms, along, height, pen)
     boxes = [_box(g, found.scale) for g in groups]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
-    return Candidates(atoms, spans, boxes, views, probs, short, part, join, widths / height, unread(found, height))
+    return Candidates(
+        atoms, spans, boxes, views, probs, short, part, join, widths / height, unread(found, atoms, height)
+    )
 
 
-def unread(found: Ink, height: float) -> int:
-    """Digit-sized marks of faint ink (above the noise floor, below the ink level) that touch no ink: a light
-    stroke of one digit among dark ones, which the code would otherwise silently lose."""
+def unread(found: Ink, atoms: list[Mark], height: float) -> int:
+    """Digit-sized marks of faint ink (above the noise floor, below the ink level) of which the atoms read hold no
+    digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
+    when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them."""
     faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
-    inked = np.zeros(n + 1, bool)
-    inked[faint[found.mask]] = True
+    top, bottom = np.full(n + 1, np.inf), np.full(n + 1, -np.inf)  # the rows of read ink in each faint mark
+    for a in atoms:
+        ys, xs = np.nonzero(a.mask)
+        labels = faint[a.y + ys, a.x + xs]
+        np.minimum.at(top, labels, a.y + ys)
+        np.maximum.at(bottom, labels, a.y + ys)
     boxes = ndimage.find_objects(faint)
+    tall = MIN_DIGIT_HEIGHT * height
     return sum(
-        not inked[i + 1] and box[0].stop - box[0].start >= MIN_DIGIT_HEIGHT * height for i, box in enumerate(boxes)
+        box[0].stop - box[0].start >= tall and bottom[i + 1] - top[i + 1] + 1 < tall for i, box in enumerate(boxes)
     )
 
 

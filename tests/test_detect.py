@@ -111,6 +111,25 @@ def test_an_underline_is_not_a_digit(guard: Guard, below: float) -> None:
     assert out["accepted"] is True
 
 
+@pytest.mark.parametrize("dark_dots", [0, 1])
+def test_a_faint_digit_among_dark_ones_refuses_the_code(guard: Guard, dark_dots: int) -> None:
+    """A digit written with far lighter ink than the others falls under the ink level: the code must not be read
+    without it. Also when a pixel or two of it are dark enough to count as ink (a dot the marks step drops as a speck)."""
+    img, boxes = code_picture("1704")
+    x0, y0, x1, y1 = boxes[2]
+    grey = np.asarray(img.convert("L")).astype(float)
+    region = grey[y0:y1, x0:x1].copy()
+    grey[y0:y1, x0:x1] = 255 - (255 - region) * 0.3  # the "0" at 30% of the others' contrast
+    faint = Image.fromarray(grey.round().astype(np.uint8)).convert("RGB")
+    pen = ImageDraw.Draw(faint)
+    ys, xs = np.nonzero(region < 128)
+    for k in np.linspace(0, len(ys) - 1, dark_dots).astype(int):  # dark dots on its stroke
+        pen.ellipse([x0 + xs[k] - 1, y0 + ys[k] - 1, x0 + xs[k] + 1, y0 + ys[k] + 1], fill=(0, 0, 0))
+    out = read_code(guard, faint)
+    assert out["accepted"] is False and "faint" in out["reason"], out
+    assert read_code(guard, img)["accepted"] is True  # the same code in even ink is read
+
+
 def test_one_refused_digit_refuses_the_code(guard: Guard) -> None:
     img, _ = draw([GLYPHS[1], GLYPHS[7], SCRIBBLE, GLYPHS[4]], [0.0, 1.0, 2.0, 3.0])
     out = read_code(guard, img)
