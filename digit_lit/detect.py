@@ -462,16 +462,15 @@ def unread(found: Ink, atoms: list[Mark], height: float) -> int:
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
     when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them."""
     faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
-    top, bottom = np.full(n + 1, np.inf), np.full(n + 1, -np.inf)  # the rows of read ink in each faint mark
+    read = np.zeros(faint.shape, bool)
     for a in atoms:
-        ys, xs = np.nonzero(a.mask)
-        labels = faint[a.y + ys, a.x + xs]
-        np.minimum.at(top, labels, a.y + ys)
-        np.maximum.at(bottom, labels, a.y + ys)
-    boxes = ndimage.find_objects(faint)
+        read[a.y : a.y + a.height, a.x : a.x + a.width] |= a.mask
     tall = MIN_DIGIT_HEIGHT * height
+    marks = ndimage.find_objects(faint)
+    held = ndimage.find_objects(np.where(read, faint, 0), max_label=n)  # the read ink's box in each faint mark
     return sum(
-        box[0].stop - box[0].start >= tall and bottom[i + 1] - top[i + 1] + 1 < tall for i, box in enumerate(boxes)
+        mark[0].stop - mark[0].start >= tall and (inked is None or inked[0].stop - inked[0].start < tall)
+        for mark, inked in zip(marks, held, strict=True)
     )
 
 
