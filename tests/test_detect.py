@@ -114,7 +114,7 @@ def test_an_underline_is_not_a_digit(guard: Guard, below: float) -> None:
 @pytest.mark.parametrize("dark_dots", [0, 1])
 def test_a_faint_digit_among_dark_ones_refuses_the_code(guard: Guard, dark_dots: int) -> None:
     """A digit written with far lighter ink than the others falls under the ink level: the code must not be read
-    without it. Also when a pixel or two of it are dark enough to count as ink (a dot the marks step drops as a speck)."""
+    without it. Also when a pixel or two of it are dark enough to count as ink (a dot that is dropped as a speck)."""
     img, boxes = code_picture("1704")
     x0, y0, x1, y1 = boxes[2]
     grey = np.asarray(img.convert("L")).astype(float)
