@@ -496,9 +496,15 @@ def scores(found: Candidates, conf: np.ndarray, sure: np.ndarray) -> np.ndarray:
 
 
 def refusal(
-    guard: Guard, found: Candidates, readings: list[Reading], sure: np.ndarray, expected_length: int | None
+    guard: Guard,
+    found: Candidates,
+    readings: list[Reading],
+    sure: np.ndarray,
+    expected_length: int | None,
+    likeliest: Reading,
 ) -> str | None:
-    """Why the best reading must be refused (None: accept it), by the guard's own rule."""
+    """Why the best reading must be refused (None: accept it), by the guard's own rule. `likeliest`: the best reading
+    when refused digits cost nothing (the evidence alone)."""
     best, n = readings[0], len(found.atoms)
 
     def whole(r: Reading) -> bool:  # every atom is in a digit: no ink left out
@@ -509,6 +515,10 @@ def refusal(
     rivals = [
         r for r in readings[1:] if r.score >= best.score - AMBIGUITY or (sure[list(r.segments)].all() and whole(r))
     ]
+    # ... or when the ink reads likelier as another code once the guard's refusals cost nothing: the best reading then
+    # won only because that code has a digit the guard is unsure of (a 6 cut into a sure 1 and a sure 0)
+    if likeliest.code != best.code and likeliest.score > best.score:
+        rivals.append(likeliest)
     joint = np.prod(guard.confidence(found.probs[chosen]))
     if found.unread:
         return "faint marks that could not be read as ink: write darker or photograph in better light"
@@ -537,8 +547,10 @@ def choose(guard: Guard, found: Candidates, expected_length: int | None = None) 
     readings = best_readings(len(found.atoms), found.spans, scores(found, conf, sure), digits, found.part, found.short)
     if not readings or not readings[0].segments:
         raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
+    evidence = scores(found, conf, np.ones_like(sure))  # the same scores without the cost of a refused digit
+    likeliest = best_readings(len(found.atoms), found.spans, evidence, digits, found.part, found.short)[0]
     chosen = list(readings[0].segments)
-    reason = refusal(guard, found, readings, sure, expected_length)
+    reason = refusal(guard, found, readings, sure, expected_length, likeliest)
     out: dict[str, Any] = {
         "code": readings[0].code,
         "confidence": round(float(np.prod(conf[chosen])), 6),

@@ -167,6 +167,32 @@ def test_an_ambiguous_segmentation_refuses(guard: Guard) -> None:
     assert read_code(guard, apart)["accepted"] is True
 
 
+def test_a_reading_that_wins_only_by_the_guards_refusals_is_ambiguous(guard: Guard) -> None:
+    """A 0 cut in two whose halves read as a sure 1 and a sure 0, while the whole reads likelier but unsure: the sure
+    split ("7107") would win by the refusal's cost alone, so the code is refused as ambiguous, not read as 7107."""
+    img, _ = code_picture("707")
+    found = read_candidates(guard, img)
+    sure_7 = [k for k, (i, j) in enumerate(found.spans) if i == j and found.probs[k].argmax() == 7]
+    (whole,) = [k for k, (i, j) in enumerate(found.spans) if (i, j) == (1, 3)]  # the 0, cut into atoms 1, 2 and 3
+    (left,) = [k for k, (i, j) in enumerate(found.spans) if (i, j) == (1, 1)]
+    (right,) = [k for k, (i, j) in enumerate(found.spans) if (i, j) == (2, 3)]
+    assert len(sure_7) == 2 and guard.decide(found.probs[sure_7]).all()
+
+    def belief(digit: int, p: float) -> np.ndarray:
+        return np.eye(10)[digit] * p + (1 - p) / 9 * (1 - np.eye(10)[digit])
+
+    for k in range(len(found.spans)):
+        if k not in sure_7:
+            found.probs[k] = np.full(10, 0.1)  # every other candidate: no digit at all
+    found.probs[whole], found.probs[left], found.probs[right] = belief(0, 0.985), belief(1, 0.9995), belief(0, 0.9995)
+    assert not guard.decide(found.probs[[whole]])[0] and guard.decide(found.probs[[left, right]]).all()
+    out = decide(guard, found)
+    assert out["code"] == "7107" and out["accepted"] is False, out
+    assert out["reason"] == "ambiguous: could also be 707"
+    found.probs[whole] = belief(0, 0.5)  # the whole now reads less likely than its sure halves: nothing competes
+    assert decide(guard, found)["accepted"] is True
+
+
 def test_all_candidates_are_read_in_one_call(guard: Guard) -> None:
     calls = []
     inner = guard._logits
