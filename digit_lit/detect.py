@@ -21,8 +21,8 @@ accept the code only when every digit is accepted and no other reading competes.
 6. Decision, by the guard's own rule: every digit accepted by `guard.decide`; the code's confidence (the product of
    its digits', the chance that all are right) over the guard's threshold too; all the ink read (no stray stroke, no
    faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
-   guard would all accept; and the count equal to `expected_length` when given (a check, never a hint: the reading
-   does not bend to reach it).
+   guard would all accept, nor one the ink supports better when refused digits cost nothing; and the count equal to
+   `expected_length` when given (a check, never a hint: the reading does not bend to reach it).
 """
 
 from __future__ import annotations
