@@ -8,13 +8,18 @@ time all the server's processes spent per request (from /proc, so other work on 
 request is what the page sends: a digit drawn on the pad, as a SIDE x SIDE PNG (SIDE = the page's SEND_SIDE).
 In process, on one core, it times the same PNGs read as predict reads a file (decode + to_mnist + guard), and prints
 what the server adds: p50 latency at concurrency 1 over the in-process wall time, and server CPU per request over
-the in-process CPU time. The load generator runs on the same cores as the server.
+the in-process CPU time. Where the server's CPU goes, per request, by role: the HTTP processes (uvicorn, FastAPI,
+LitServe's handler), the inference workers, and the rest (LitServe's queue manager, the main process); beside the
+workers' share, the same request through the API's own calls in process (decode_request, predict, encode_response:
+no HTTP, no queues), so what LitServe's hand-over between processes costs shows apart from what the API itself adds
+(the view PNG, the answer). The load generator runs on the same cores as the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -29,7 +34,9 @@ from PIL import Image, ImageDraw
 
 from digit_lit.guard import Guard
 from digit_lit.predict import FORMATS
+from digit_lit.serve_api import GuardAPI
 from digit_lit.serve_process import serving
+from digit_lit.uploads import Limits, Upload
 
 ROOT = Path(__file__).resolve().parents[1]
 STROKES = {  # digits drawn on the pad as a hand would: polylines in pad pixels
@@ -59,18 +66,50 @@ def drawing(lines: list[list[tuple[int, int]]], side: int) -> bytes:
     return buf.getvalue()
 
 
-def group_cpu_seconds(group: int) -> float:
-    """CPU time (user + system) of every live process in a process group, from /proc (Linux): the server's own
-    cost, whatever else runs on the machine."""
-    total = 0
+def group_cpu_seconds(group: int) -> dict[int, float]:
+    """CPU time (user + system) of every live process in a process group, by pid, from /proc (Linux): the server's
+    own cost, whatever else runs on the machine."""
+    seconds = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
         if int(fields[2]) == group:  # pgrp; then utime, stime at 11, 12 (after the command name)
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            seconds[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+ROLES = ("HTTP", "workers", "other")
+
+
+def connected_inodes(port: int) -> set[str]:
+    """Socket inodes of the TCP connections accepted on `port` (/proc/net/tcp*: local port, state 01 ESTABLISHED)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def role(pid: int, accepted: set[str]) -> str:
+    """What a server process does, read while clients are connected: an HTTP process holds their connections, an
+    inference worker is a spawned interpreter (LitServe starts them so), the rest is LitServe's multiprocessing
+    manager (the queues between the two), its resource tracker and the main process, which only waits."""
+    try:
+        if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return "workers"
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it ended meanwhile
+        return "other"
+    for fd in fds:
+        with contextlib.suppress(OSError):  # an fd closed while we read
+            if os.readlink(fd)[8:-1] in accepted:
+                return "HTTP"
+    return "other"
 
 
 def in_process_ms(guard: Guard, pngs: list[bytes], n: int) -> tuple[float, float]:
@@ -91,11 +130,30 @@ def in_process_ms(guard: Guard, pngs: list[bytes], n: int) -> tuple[float, float
     return statistics.median(wall), (time.process_time() - cpu) * 1000 / n
 
 
+def worker_api(model: str, guard: Guard) -> GuardAPI:
+    """The LitAPI a worker runs, set up in this process."""
+    api = GuardAPI(model, guard.identity["sha256"], Limits(max_bytes=1 << 30, max_pixels=1 << 30), 1, 0.0)
+    api.setup("cpu")
+    return api
+
+
+def api_cpu_ms(api: GuardAPI, pngs: list[bytes], n: int) -> float:
+    """Mean CPU time (ms) of one request through the API's own calls in this process, as a worker makes them
+    (decode_request, predict, encode_response), with no HTTP and no queues between processes."""
+    uploads = [Upload("image/png", data) for data in pngs]
+    for upload in uploads:  # warm-up
+        api.encode_response(api.predict(api.decode_request(upload)))
+    cpu = time.process_time()
+    for i in range(n):
+        api.encode_response(api.predict(api.decode_request(uploads[i % len(uploads)])))
+    return (time.process_time() - cpu) * 1000 / n
+
+
 async def load(
     url: str, pngs: list[bytes], concurrency: int, seconds: float, group: int
-) -> tuple[float, list[float], int, float]:
-    """requests/s, latencies (ms), failures, and the server's CPU ms per request, with `concurrency` users each
-    keeping one request in flight for `seconds` (after a warm-up as long)."""
+) -> tuple[float, list[float], int, dict[str, float]]:
+    """requests/s, latencies (ms), failures, and the server's CPU ms per request by role (and "all"), with
+    `concurrency` users each keeping one request in flight for `seconds` (after a warm-up as long)."""
     latencies: list[float] = []
     failures = 0
     stop = 0.0
@@ -118,13 +176,19 @@ async def load(
         await asyncio.gather(*(user(c, k) for k, c in enumerate(clients)))  # warm-up: connections, caches
         latencies.clear()
         failures = 0
-        began, cpu = time.perf_counter(), group_cpu_seconds(group)
+        accepted = connected_inodes(httpx.URL(url).port or 80)  # the users' connections are open between the runs
+        roles = {pid: role(pid, accepted) for pid in group_cpu_seconds(group)}
+        began, before = time.perf_counter(), group_cpu_seconds(group)
         stop = began + seconds
         await asyncio.gather(*(user(c, k) for k, c in enumerate(clients)))
-        elapsed, cpu = time.perf_counter() - began, group_cpu_seconds(group) - cpu
+        elapsed, after = time.perf_counter() - began, group_cpu_seconds(group)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-    return len(latencies) / elapsed, latencies, failures, 1000 * cpu / max(len(latencies), 1)
+    cpu = dict.fromkeys(ROLES, 0.0)
+    for pid, spent in after.items():
+        cpu[roles.get(pid, "other")] += spent - before.get(pid, 0.0)
+    per_request = {k: 1000 * v / max(len(latencies), 1) for k, v in cpu.items()}
+    return len(latencies) / elapsed, latencies, failures, {**per_request, "all": sum(per_request.values())}
 
 
 def main() -> None:
@@ -141,22 +205,44 @@ def main() -> None:
     size = np.mean([len(p) for p in pngs])
     print(f"request: a pad drawing as a {side}x{side} PNG (~{size:.0f} bytes); {os.cpu_count()} cores")
     print(f"serve overrides: {' '.join(args.overrides) or '(conf/serve.yaml defaults)'}")
-    runs = {}
+    guard = Guard.load(args.model)
+    api = worker_api(args.model, guard)
+
+    def yardstick() -> tuple[float, float, float]:
+        return (*in_process_ms(guard, pngs, args.n), api_cpu_ms(api, pngs, args.n))
+
+    # the in-process reading is timed before and after every load run, the server idle, and each run is set against
+    # the mean of the two: a virtual machine's speed drifts by 10-25% within minutes, and a ratio of figures taken
+    # minutes apart would measure the drift
+    runs, sticks = {}, [yardstick()]
     with tempfile.TemporaryDirectory() as tmp, serving(args.model, *args.overrides, log=Path(tmp) / "serve.log") as s:
         for c in args.concurrency:
             rate, ms, failures, cpu_ms = asyncio.run(load(s.url, pngs, c, args.seconds, s.process.pid))
-            runs[c] = (rate, statistics.median(ms), cpu_ms)
+            sticks.append(yardstick())
+            runs[c] = (rate, statistics.median(ms), cpu_ms, np.mean(sticks[-2:], axis=0))
             p95, p99 = np.percentile(ms, [95, 99])
             print(
                 f"concurrency {c:3d}: {rate:7.1f} requests/s   p50 {statistics.median(ms):6.1f} ms   "
-                f"p95 {p95:6.1f} ms   p99 {p99:6.1f} ms   failures {failures}   server CPU {cpu_ms:.2f} ms/request"
+                f"p95 {p95:6.1f} ms   p99 {p99:6.1f} ms   failures {failures}   "
+                f"server CPU {cpu_ms['all']:.2f} ms/request"
             )
-    wall, cpu = in_process_ms(Guard.load(args.model), pngs, args.n)
-    print(f"in process (decode + to_mnist + guard, one core): {wall:.2f} ms wall (median), {cpu:.2f} ms CPU (mean)")
+    walls, cpus, apis = np.array(sticks).T
+    print(
+        f"in process (decode + to_mnist + guard, one core), {len(sticks)} times: {np.median(walls):.2f} ms wall "
+        f"(median of medians; {walls.min():.2f}-{walls.max():.2f}), {np.median(cpus):.2f} ms CPU "
+        f"({cpus.min():.2f}-{cpus.max():.2f}); through the API's calls (no HTTP, no queues): "
+        f"{np.median(apis):.2f} ms CPU"
+    )
     if 1 in runs:
+        wall = runs[1][3][0]
         print(f"server overhead, latency: p50 at concurrency 1 / in-process wall = {runs[1][1] / wall:.2f}x")
-    for c, (_, _, cpu_ms) in runs.items():
-        print(f"server overhead, CPU: server CPU per request at concurrency {c} / in-process CPU = {cpu_ms / cpu:.2f}x")
+    for c, (_, _, cpu_ms, (_, cpu, api_cpu)) in runs.items():
+        print(
+            f"server overhead, CPU: server CPU per request at concurrency {c} / in-process CPU = "
+            f"{cpu_ms['all'] / cpu:.2f}x; by role, ms/request: "
+            + ", ".join(f"{k} {cpu_ms[k]:.2f}" for k in ROLES)
+            + f" (the API's calls in process: {api_cpu:.2f})"
+        )
 
 
 if __name__ == "__main__":
