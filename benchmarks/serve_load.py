@@ -107,7 +107,8 @@ def role(pid: int, accepted: set[str]) -> str:
         return "other"
     for fd in fds:
         with contextlib.suppress(OSError):  # an fd closed while we read
-            if os.readlink(fd)[8:-1] in accepted:
+            link = os.readlink(fd)
+            if link.startswith("socket:[") and link[8:-1] in accepted:
                 return "HTTP"
     return "other"
 
