@@ -6,7 +6,8 @@ Starts `python -m digit_lit.serve` on a free port (conf/serve.yaml plus the over
 that many requests in flight from an async httpx client for a fixed time: requests/s, p50/p95/p99 latency, and the CPU
 time all the server's processes spent per request (from /proc, so other work on the machine does not count). The
 request is what the page sends: a digit drawn on the pad, as a SIDE x SIDE PNG (SIDE = the page's SEND_SIDE).
-In process, on one core, it times the same PNGs read as predict reads a file (decode + to_mnist + guard), and prints
+In process, on one core, before and after every load run (the server idle), it times the same PNGs read as predict
+reads a file (decode + to_mnist + guard), and prints
 what the server adds: p50 latency at concurrency 1 over the in-process wall time, and server CPU per request over
 the in-process CPU time. Where the server's CPU goes, per request, by role: the HTTP processes (uvicorn, FastAPI,
 LitServe's handler), the inference workers, and the rest (LitServe's queue manager, the main process); beside the
@@ -30,15 +31,18 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from omegaconf import OmegaConf
 from PIL import Image, ImageDraw
 
 from digit_lit.guard import Guard
 from digit_lit.predict import FORMATS
+from digit_lit.preprocess import MAX_PIXELS
 from digit_lit.serve_api import GuardAPI
 from digit_lit.serve_process import serving
 from digit_lit.uploads import Limits, Upload
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_BYTES = OmegaConf.load(ROOT / "digit_lit" / "conf" / "serve.yaml").max_bytes  # the server's default body limit
 STROKES = {  # digits drawn on the pad as a hand would: polylines in pad pixels
     "1": [[(140, 40), (140, 240)]],
     "7": [[(70, 50), (210, 50), (120, 240)]],
@@ -132,8 +136,8 @@ def in_process_ms(guard: Guard, pngs: list[bytes], n: int) -> tuple[float, float
 
 
 def worker_api(model: str, guard: Guard) -> GuardAPI:
-    """The LitAPI a worker runs, set up in this process."""
-    api = GuardAPI(model, guard.identity["sha256"], Limits(max_bytes=1 << 30, max_pixels=1 << 30), 1, 0.0)
+    """The LitAPI a worker runs, set up in this process, with the server's default limits."""
+    api = GuardAPI(model, guard.identity["sha256"], Limits(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS), 1, 0.0)
     api.setup("cpu")
     return api
 
@@ -178,8 +182,9 @@ async def load(
         latencies.clear()
         failures = 0
         accepted = connected_inodes(httpx.URL(url).port or 80)  # the users' connections are open between the runs
-        roles = {pid: role(pid, accepted) for pid in group_cpu_seconds(group)}
-        began, before = time.perf_counter(), group_cpu_seconds(group)
+        before = group_cpu_seconds(group)
+        roles = {pid: role(pid, accepted) for pid in before}
+        began = time.perf_counter()
         stop = began + seconds
         await asyncio.gather(*(user(c, k) for k, c in enumerate(clients)))
         elapsed, after = time.perf_counter() - began, group_cpu_seconds(group)
