@@ -487,12 +487,12 @@ def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: 
     return decide(guard, found, expected_length)
 
 
-def scores(found: Candidates, conf: np.ndarray, sure: np.ndarray) -> np.ndarray:
-    """Each candidate's score as a digit: its log-confidence less the costs of joining marks across paper, of being
-    wider than a digit, and of being refused by the guard (readings whose every digit is accepted come first)."""
+def evidence(found: Candidates, conf: np.ndarray) -> np.ndarray:
+    """Each candidate's score as a digit by the ink alone: its log-confidence less the costs of joining marks across
+    paper and of being wider than a digit. `choose` subtracts REFUSED_COST for each digit the guard refuses."""
     joined = np.concatenate([[0.0], np.cumsum(found.join)])
     out = np.log(np.maximum(conf, 1e-12)) - np.array([joined[j] - joined[i] for i, j in found.spans])
-    return out - WIDE_COST * np.maximum(0.0, found.widths - WIDE) - REFUSED_COST * ~sure
+    return out - WIDE_COST * np.maximum(0.0, found.widths - WIDE)
 
 
 def refusal(
@@ -544,11 +544,13 @@ def choose(guard: Guard, found: Candidates, expected_length: int | None = None) 
     """`decide`, with the candidates its digits are, left to right (found.views[k]: what the guard read of each)."""
     conf, sure = guard.confidence(found.probs), guard.decide(found.probs)
     digits = found.probs.argmax(1)
-    readings = best_readings(len(found.atoms), found.spans, scores(found, conf, sure), digits, found.part, found.short)
+    ink = evidence(found, conf)
+    # readings whose every digit the guard accepts come first
+    scores = ink - REFUSED_COST * ~sure
+    readings = best_readings(len(found.atoms), found.spans, scores, digits, found.part, found.short)
     if not readings or not readings[0].segments:
         raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
-    evidence = scores(found, conf, np.ones_like(sure))  # the same scores without the cost of a refused digit
-    likeliest = best_readings(len(found.atoms), found.spans, evidence, digits, found.part, found.short)[0]
+    likeliest = best_readings(len(found.atoms), found.spans, ink, digits, found.part, found.short)[0]
     chosen = list(readings[0].segments)
     reason = refusal(guard, found, readings, sure, expected_length, likeliest)
     out: dict[str, Any] = {
