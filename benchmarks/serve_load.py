@@ -27,7 +27,9 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import numpy as np
@@ -42,6 +44,7 @@ from digit_lit.serve_process import serving
 from digit_lit.uploads import Limits, Upload
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 MAX_BYTES = OmegaConf.load(ROOT / "digit_lit" / "conf" / "serve.yaml").max_bytes  # the server's default body limit
 STROKES = {  # digits drawn on the pad as a hand would: polylines in pad pixels
     "1": [[(140, 40), (140, 240)]],
@@ -117,6 +120,19 @@ def role(pid: int, accepted: set[str]) -> str:
     return "other"
 
 
+def timed(read: Callable[[T], object], items: list[T], n: int) -> tuple[float, float]:
+    """Median wall time and mean CPU time (ms) of `read` over n of `items` in turn, after one warm-up read of each."""
+    for item in items:
+        read(item)
+    wall = []
+    cpu = time.process_time()
+    for i in range(n):
+        start = time.perf_counter()
+        read(items[i % len(items)])
+        wall.append((time.perf_counter() - start) * 1000)
+    return statistics.median(wall), (time.process_time() - cpu) * 1000 / n
+
+
 def in_process_ms(guard: Guard, pngs: list[bytes], n: int) -> tuple[float, float]:
     """Median wall time and mean CPU time (ms) to read one PNG as predict reads a file: decode, to_mnist, guard."""
 
@@ -124,15 +140,7 @@ def in_process_ms(guard: Guard, pngs: list[bytes], n: int) -> tuple[float, float
         with Image.open(io.BytesIO(data), formats=FORMATS) as img:
             guard.read(img)
 
-    for data in pngs:
-        read(data)  # warm-up
-    wall = []
-    cpu = time.process_time()
-    for i in range(n):
-        start = time.perf_counter()
-        read(pngs[i % len(pngs)])
-        wall.append((time.perf_counter() - start) * 1000)
-    return statistics.median(wall), (time.process_time() - cpu) * 1000 / n
+    return timed(read, pngs, n)
 
 
 def worker_api(model: str, guard: Guard) -> GuardAPI:
@@ -146,12 +154,7 @@ def api_cpu_ms(api: GuardAPI, pngs: list[bytes], n: int) -> float:
     """Mean CPU time (ms) of one request through the API's own calls in this process, as a worker makes them
     (decode_request, predict, encode_response), with no HTTP and no queues between processes."""
     uploads = [Upload("image/png", data) for data in pngs]
-    for upload in uploads:  # warm-up
-        api.encode_response(api.predict(api.decode_request(upload)))
-    cpu = time.process_time()
-    for i in range(n):
-        api.encode_response(api.predict(api.decode_request(uploads[i % len(uploads)])))
-    return (time.process_time() - cpu) * 1000 / n
+    return timed(lambda u: api.encode_response(api.predict(api.decode_request(u))), uploads, n)[1]
 
 
 async def load(
