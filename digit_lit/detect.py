@@ -12,8 +12,9 @@ accept the code only when every digit is accepted and no other reading competes.
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
-   enough) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit, and all are read in ONE
-   `guard.probs` call.
+   enough, or the pieces of one cut mark) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit,
+   and all are read in ONE `guard.probs` call; a run wider than a digit stays a candidate only if the guard accepts
+   it (a 2 with a long foot is one digit; two touching digits that read unsure as one are not).
 5. Reading: the split of the atoms into digits with the best score (dynamic programming, keeping the runners-up):
    the digits' log-confidences, less the costs of cutting through ink, joining marks across paper, digits wider than
    a digit, and digits the guard refuses. The parts of a broken digit join because the whole reads surer than its
@@ -51,7 +52,7 @@ MIN_DIGIT_PX = 8  # a digit is at least this many working px tall (preprocess's 
 FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 touching digits are ~4x)
 SMALL = 0.3  # a mark under this in both height and width is a speck, or a dot that belongs to the digit it lies over
 MIN_DIGIT_HEIGHT = 0.6  # a digit is at least this tall (a 5's detached bar alone is not a digit)
-MAX_DIGIT_WIDTH = 1.4  # ... and at most this wide along the slant (wider ink is several digits)
+MAX_DIGIT_WIDTH = 1.4  # ... and at most this wide along the slant (wider ink is several digits, or one sure digit)
 JOIN_GAP = 0.1  # parts of one digit are at most this far apart along the slant (further apart: two digits)
 CUT_WIDTH = 0.5  # a mark wider than this may be touching digits: cuts are tried
 SEAM_BEND = 0.5  # the cost of a cut's step off the slant, in ink pixels crossed: cuts bend only around strokes
@@ -337,10 +338,16 @@ def boundaries(
     return part, join
 
 
+def one_mark(run: list[Mark]) -> bool:
+    """The atoms are pieces of one cut mark."""
+    return run[0].source >= 0 and all(a.source == run[0].source for a in run)
+
+
 def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: float) -> list[tuple[int, int]]:
     """Runs of neighbouring atoms (first, last) that could be one digit: each atom within JOIN_GAP of the run so far,
     the run at least MIN_DIGIT_HEIGHT tall and at most MAX_DIGIT_WIDTH wide along the slant (a tall atom alone always
-    is one: a digit the cuts could not part is read, and refused, rather than lost)."""
+    is one: a digit the cuts could not part is read, and refused, rather than lost; so is a wider run of the pieces
+    of one cut mark, which `read_candidates` keeps only if the guard accepts it: a wide digit the seams sliced)."""
     out = []
     for i in range(len(atoms)):
         lo, hi = spans[i]
@@ -351,7 +358,7 @@ def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: floa
                     break
                 lo, hi = min(lo, spans[j][0]), max(hi, spans[j][1])
                 top, bottom = min(top, atoms[j].y), max(bottom, atoms[j].y + atoms[j].height)
-                if hi - lo > MAX_DIGIT_WIDTH * height:
+                if hi - lo > MAX_DIGIT_WIDTH * height and not one_mark(atoms[i : j + 1]):
                     break
             if bottom - top >= MIN_DIGIT_HEIGHT * height:
                 out.append((i, j))
@@ -452,8 +459,21 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     part, join = boundaries(atoms, along, height, pen)
     boxes = [_box(g, found.scale) for g in groups]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
+    widths = widths / height
+    # a run of atoms wider than a digit is one cut mark (`candidates`): one digit only if the guard accepts it as one
+    single = np.array([i == j for i, j in spans])
+    keep = np.flatnonzero((widths <= MAX_DIGIT_WIDTH) | single | guard.decide(probs))
     return Candidates(
-        atoms, spans, boxes, views, probs, short, part, join, widths / height, unread(found, atoms, height)
+        atoms,
+        [spans[k] for k in keep],
+        [boxes[k] for k in keep],
+        views[keep],
+        probs[keep],
+        short,
+        part,
+        join,
+        widths[keep],
+        unread(found, atoms, height),
     )
 
 

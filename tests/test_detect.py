@@ -12,14 +12,26 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digit_lit.codes import code_digits, render_code
-from digit_lit.detect import decide, read_candidates, read_code
-from digit_lit.guard import Guard
+from digit_lit.detect import MAX_DIGIT_WIDTH, decide, read_candidates, read_code
+from digit_lit.guard import Guard, Rule
 from digit_lit.predict import read_file
-from digit_lit.preprocess import PreprocessError
+from digit_lit.preprocess import PreprocessError, to_mnist
 from digit_lit.train import train
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.configs import compose_train
-from tests.helpers.glyphs import BROKEN, GLYPHS, SCRIBBLE, code_picture, draw, iou, template_guard, touching
+from tests.helpers.glyphs import (
+    BROKEN,
+    GLYPHS,
+    SCRIBBLE,
+    THRESHOLD,
+    TemplateNet,
+    code_picture,
+    draw,
+    iou,
+    template_guard,
+    templates,
+    touching,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +101,26 @@ def test_a_wide_digit_cut_into_many_slivers_is_read_whole(guard: Guard) -> None:
     out = read_code(guard, img)
     assert out["code"] == "101", out
     assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85
+
+
+def test_a_digit_wider_than_a_digit_is_read_whole_only_when_the_guard_accepts_it(guard: Guard) -> None:
+    # a 0 2.5x as wide as the drawn one (1.5 digit heights, wider than MAX_DIGIT_WIDTH: two touching digits could
+    # be that wide), one mark the seam search cuts into slivers. A guard that knows such 0s reads it whole; for
+    # one that does not, the whole mark is no candidate and its slivers are read (and refused) as before
+    wide_zero = [[(2.5 * x, y) for x, y in GLYPHS[0][0]]]
+    img, boxes = draw([GLYPHS[1], wide_zero, GLYPHS[1]], [0.0, 0.6, 2.35])
+    views = templates()
+    views[0] = to_mnist(draw([wide_zero], [0.0])[0])
+    knows = Guard.from_net(TemplateNet(views), Rule(temperature=1.0, threshold=THRESHOLD, max_wrong_accept=0.001))
+    found = read_candidates(knows, img)
+    assert found.widths.max() > MAX_DIGIT_WIDTH
+    out = decide(knows, found)
+    assert out["code"] == "101", out
+    assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85
+    found = read_candidates(guard, img)
+    wide = [s for s, w in zip(found.spans, found.widths, strict=True) if w > MAX_DIGIT_WIDTH]
+    assert all(i == j for i, j in wide), wide  # only single atoms, which are always read
+    assert decide(guard, found)["code"] != "101"
 
 
 def test_specks_are_ignored(guard: Guard) -> None:
