@@ -8,7 +8,8 @@ accept the code only when every digit is accepted and no other reading competes.
 1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
    specks and marks off the line are dropped; a small mark over a digit joins it; the pieces of a faint or broken
-   digit in a gap are gathered, so that no ink is silently lost.
+   digit in a gap are gathered, so that no ink is silently lost; a digit written much lighter than the rest, lost
+   under the line's ink level, is read at its own level (as `ink` reads one digit alone).
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
@@ -39,7 +40,7 @@ from scipy import ndimage
 
 from digit_lit.errors import ConfigError
 from digit_lit.guard import Guard
-from digit_lit.preprocess import Ink, PreprocessError, frame, ink, stroke_width
+from digit_lit.preprocess import STROKE_LEVEL, Ink, PreprocessError, frame, ink, stroke_width
 
 # One source of truth for every number of the reader. Lengths are in units of the line's digit height H unless noted.
 WORK_SIDE = 640  # working longest side (preprocess uses 192 for one digit): a line of 10 digits keeps ~40 px a digit
@@ -428,7 +429,8 @@ class Candidates:
     boxes[k] its box in picture px, probs[k] its calibrated probabilities; short[i]: atom i cannot be a digit alone;
     part[i] and join[i]: what parting or joining atoms i and i+1 costs (`boundaries`); widths[k]: candidate k's width
     along the slant in digit heights; views[k]: candidate k as the guard read it (28x28, `preprocess.frame`);
-    unread: how many digit-sized marks were too faint to count as ink (a digit the reading would silently miss)."""
+    unread: how many digit-sized marks of faint ink stayed unread even at their own ink level (`lost`, `relit`): a
+    digit the reading would silently miss."""
 
     atoms: list[Mark]
     spans: list[tuple[int, int]]
@@ -446,6 +448,11 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
     found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
     atoms, along, height, _ = atoms_of(found.mask)
+    faint, labels = lost(found, atoms, height)
+    if labels:  # a digit written lighter than the rest: read it at its own ink level
+        found = relit(found, faint, labels)
+        atoms, along, height, _ = atoms_of(found.mask)
+        labels = lost(found, atoms, height)[1]  # still lost at their own level: the code is refused
     spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
@@ -473,14 +480,15 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
         part,
         join,
         widths[keep],
-        unread(found, atoms, height),
+        len(labels),
     )
 
 
-def unread(found: Ink, atoms: list[Mark], height: float) -> int:
+def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list[int]]:
     """Digit-sized marks of faint ink (above the noise floor, below the ink level) of which the atoms read hold no
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
-    when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them."""
+    when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Returns the
+    faint marks' labels and the labels of those lost."""
     faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
     read = np.zeros(faint.shape, bool)
     for a in atoms:
@@ -488,10 +496,27 @@ def unread(found: Ink, atoms: list[Mark], height: float) -> int:
     tall = MIN_DIGIT_HEIGHT * height
     marks = ndimage.find_objects(faint)
     held = ndimage.find_objects(np.where(read, faint, 0), max_label=n)  # the read ink's box in each faint mark
-    return sum(
-        mark[0].stop - mark[0].start >= tall and (inked is None or inked[0].stop - inked[0].start < tall)
-        for mark, inked in zip(marks, held, strict=True)
-    )
+    return faint, [
+        k + 1
+        for k, (mark, inked) in enumerate(zip(marks, held, strict=True))
+        if mark[0].stop - mark[0].start >= tall and (inked is None or inked[0].stop - inked[0].start < tall)
+    ]
+
+
+def relit(found: Ink, faint: np.ndarray, labels: list[int]) -> Ink:
+    """`found` with each lost faint mark given its own ink level, as `ink` gives the heaviest mark of a picture: its
+    pixels above STROKE_LEVEL of its own strong ink become ink, and its strongest ink is brought to 1 (a digit written
+    lighter than its neighbours is read as the guard reads it alone)."""
+    grey, mask = found.grey.copy(), found.mask.copy()
+    boxes = ndimage.find_objects(faint)
+    for k in labels:
+        box = boxes[k - 1]
+        sel = faint[box] == k
+        part = grey[box]
+        strong = float(np.percentile(part[sel], 90))
+        mask[box] |= sel & (part > STROKE_LEVEL * strong)
+        part[sel] = np.clip(part[sel] / strong, 0.0, 1.0)
+    return Ink(grey, mask, found.scale)
 
 
 def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: int | None = None) -> dict[str, Any]:
