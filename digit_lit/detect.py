@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,7 @@ LINE_LENGTH = 1.8  # a horizontal stroke at least this long ...
 LINE_THICKNESS = 0.3  # ... and at most this thick is an underline or a strike-through, not part of a digit
 MIN_DIGIT_PX = 8  # a digit is at least this many working px tall (preprocess's smallest picture): less is a speck
 FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 touching digits are ~4x)
+BAND = 0.25  # the line's digits lie within this of its digits' median top and bottom (above or below: not the code)
 SMALL = 0.3  # a mark under this in both height and width is a speck, or a dot that belongs to the digit it lies over
 MIN_DIGIT_HEIGHT = 0.6  # a digit is at least this tall (a 5's detached bar alone is not a digit)
 MAX_DIGIT_WIDTH = 1.4  # ... and at most this wide along the slant (wider ink is several digits, or one sure digit)
@@ -169,6 +171,13 @@ def slant(marks: list[Mark], height: float) -> float:
     return float(np.median(votes)) if votes else 0.0
 
 
+def line_band(tall: list[Mark], height: float) -> tuple[float, float]:
+    """The rows the line's digits lie in (from its digit-tall marks): their median top and bottom, BAND wider."""
+    top = float(np.median([m.y for m in tall]))
+    bottom = float(np.median([m.y + m.height for m in tall]))
+    return top - BAND * height, bottom + BAND * height
+
+
 def clean(marks: list[Mark], height: float) -> list[Mark]:
     """Sort the marks. Digit-tall marks stay. Off the line (above or below the digits' band) is not the code. A small
     mark over a digit joins it (a dot, a broken-off tip); a bigger one stays on its own (a 5's detached bar: the
@@ -177,9 +186,7 @@ def clean(marks: list[Mark], height: float) -> list[Mark]:
     tall = [m for m in marks if m.height >= MIN_DIGIT_HEIGHT * height]
     if not tall:
         return []
-    top = float(np.median([m.y for m in tall]))
-    bottom = float(np.median([m.y + m.height for m in tall]))
-    band = (top - 0.25 * height, bottom + 0.25 * height)
+    band = line_band(tall, height)
 
     def host(m: Mark) -> Mark | None:
         """The tall mark this one lies over (sharing the most columns), if any."""
@@ -344,11 +351,17 @@ def one_mark(run: list[Mark]) -> bool:
     return run[0].source >= 0 and all(a.source == run[0].source for a in run)
 
 
+def whole_mark(run: list[Mark], pieces: dict[int, int]) -> bool:
+    """The atoms are all the pieces of one cut mark (`pieces`: how many each cut mark was cut into)."""
+    return one_mark(run) and len(run) == pieces[run[0].source]
+
+
 def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: float) -> list[tuple[int, int]]:
     """Runs of neighbouring atoms (first, last) that could be one digit: each atom within JOIN_GAP of the run so far,
     the run at least MIN_DIGIT_HEIGHT tall and at most MAX_DIGIT_WIDTH wide along the slant (a tall atom alone always
-    is one: a digit the cuts could not part is read, and refused, rather than lost; so is a wider run of the pieces
-    of one cut mark, which `read_candidates` keeps only if the guard accepts it: a wide digit the seams sliced)."""
+    is one: a digit the cuts could not part is read, and refused, rather than lost; so is a wider mark the seams cut,
+    whole, which `read_candidates` keeps only if the guard accepts it: a wide digit, not two touching ones)."""
+    pieces = Counter(a.source for a in atoms if a.source >= 0)
     out = []
     for i in range(len(atoms)):
         lo, hi = spans[i]
@@ -359,8 +372,11 @@ def candidates(atoms: list[Mark], spans: list[tuple[float, float]], height: floa
                     break
                 lo, hi = min(lo, spans[j][0]), max(hi, spans[j][1])
                 top, bottom = min(top, atoms[j].y), max(bottom, atoms[j].y + atoms[j].height)
-                if hi - lo > MAX_DIGIT_WIDTH * height and not one_mark(atoms[i : j + 1]):
-                    break
+                if hi - lo > MAX_DIGIT_WIDTH * height:
+                    if not one_mark(atoms[i : j + 1]):
+                        break
+                    if not whole_mark(atoms[i : j + 1], pieces):
+                        continue  # part of a wide mark: touching digits, or a slice of one wide digit
             if bottom - top >= MIN_DIGIT_HEIGHT * height:
                 out.append((i, j))
     return out
@@ -449,10 +465,17 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
     atoms, along, height, _ = atoms_of(found.mask)
     faint, labels = lost(found, atoms, height)
-    if labels:  # a digit written lighter than the rest: read it at its own ink level
-        found = relit(found, faint, labels)
-        atoms, along, height, _ = atoms_of(found.mask)
-        labels = lost(found, atoms, height)[1]  # still lost at their own level: the code is refused
+    tall = [a for a in atoms if a.height >= MIN_DIGIT_HEIGHT * height]
+    if labels and tall:
+        # a digit written lighter than the rest, in the line: read it at its own ink level (off the line, a faint
+        # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused)
+        top, bottom = line_band(tall, height)
+        boxes = ndimage.find_objects(faint)
+        inline = [k for k in labels if boxes[k - 1][0].start >= top and boxes[k - 1][0].stop <= bottom]
+        if inline:
+            found = relit(found, faint, inline)
+            atoms, along, height, _ = atoms_of(found.mask)
+            labels = lost(found, atoms, height)[1]  # still lost even so: the code is refused
     spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
@@ -467,7 +490,7 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     boxes = [_box(g, found.scale) for g in groups]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
     widths = widths / height
-    # a run of atoms wider than a digit is one cut mark (`candidates`): one digit only if the guard accepts it as one
+    # a run of atoms wider than a digit is a whole cut mark (`candidates`): one digit only if the guard accepts it
     single = np.array([i == j for i, j in spans])
     keep = np.flatnonzero((widths <= MAX_DIGIT_WIDTH) | single | guard.decide(probs))
     return Candidates(

@@ -123,6 +123,19 @@ def test_a_digit_wider_than_a_digit_is_read_whole_only_when_the_guard_accepts_it
     assert decide(guard, found)["code"] != "101"
 
 
+def test_a_wider_part_of_a_cut_mark_is_no_candidate(guard: Guard) -> None:
+    # touching digits that are one mark: a run of its pieces wider than a digit is read only if it is the whole
+    # mark (a wide digit), never a part of it (two of the touching digits, which may read as one sure digit)
+    first, second = GLYPHS[2], GLYPHS[3]
+    lefts = [0.0, touching(first, second, 0.02)]
+    lefts.append(lefts[1] + touching(second, GLYPHS[0], 0.02))
+    img, _ = draw([first, second, GLYPHS[0]], lefts)
+    found = read_candidates(template_guard(threshold=1e-6), img)  # a guard that accepts anything: no run dropped
+    assert len({a.source for a in found.atoms}) == 1  # one mark, cut into pieces
+    wide = [(i, j) for (i, j), w in zip(found.spans, found.widths, strict=True) if w > MAX_DIGIT_WIDTH and i < j]
+    assert wide == [(0, len(found.atoms) - 1)] or wide == [], wide
+
+
 def test_specks_are_ignored(guard: Guard) -> None:
     img, boxes = code_picture("1704")
     pen = ImageDraw.Draw(img)
@@ -183,6 +196,21 @@ def test_a_faint_mark_unreadable_at_its_own_level_refuses_the_code(guard: Guard)
     assert found.unread == 1
     out = decide(guard, found)
     assert out["accepted"] is False and "faint" in out["reason"], out
+
+
+def test_a_faint_mark_off_the_line_is_never_read_as_ink(guard: Guard) -> None:
+    """A faint digit-tall mark above the line (a shadow's edge, a light stroke of something else) is no digit of the
+    code: it is not turned into ink (where it could join a digit of the line and be read with it), it stays lost,
+    and the code is refused."""
+    img, boxes = draw([GLYPHS[int(d)] for d in "17041"], [0.0, 1.0, 2.0, 3.0, 1.5], margin=80, tops=[0, 0, 0, 0, -1.1])
+    x0, y0, x1, y1 = boxes[4]
+    assert y1 < min(b[1] for b in boxes[:4])  # above the line, apart from it
+    grey = np.asarray(img.convert("L")).astype(float)
+    grey[y0:y1, x0:x1] = 255 - (255 - grey[y0:y1, x0:x1]) * 0.3
+    found = read_candidates(guard, Image.fromarray(grey.round().astype(np.uint8)))
+    assert found.unread == 1
+    out = decide(guard, found)
+    assert out["code"] == "1704" and out["accepted"] is False and "faint" in out["reason"], out
 
 
 def test_one_refused_digit_refuses_the_code(guard: Guard) -> None:
