@@ -8,6 +8,9 @@ Scores compared (each a monotone "how sure" number; accept when it clears a thre
   member TTA       one member, max of its probabilities averaged over small shifts/rotations of the view
   ensemble msp     all members, max of their mean calibrated probability (the guard's rule)
   ensemble TTA     all members and the same test-time augmentations
+  ... least sure   the same views pooled otherwise: the smallest probability any member-view gives the chosen digit,
+  ... geometric    their geometric mean, or the mean gated on every member-view agreeing (0 when one disagrees)
+  ... all agree
 The validation groups and their targets are those of `experiment=guard` (composed with Hydra, plus any overrides given:
 the checkpoint's own split must be named the same way, e.g. data.val_size). For each score, the threshold is chosen as
 the guard chooses it (Clopper-Pearson at 95% over the mnist, world and outlier validation groups, each at its target)
@@ -55,12 +58,20 @@ def scores(z: torch.Tensor, t_member: float, t_ens: float) -> dict[str, tuple[np
     p_ens = F.softmax(z[:, 0] / t_ens, 2).mean(1)
     p_ens_tta = F.softmax(z / t_ens, 3).mean((1, 2))
     energy = t_member * torch.logsumexp(one / t_member, 1)
+    # each member-view's probability of the digit the ensemble chooses: [N, tta x members]
+    p_views = F.softmax(z / t_ens, 3).flatten(1, 2)
+    chosen = p_ens_tta.argmax(1)
+    p_chosen = p_views[torch.arange(len(z)), :, chosen]
+    agree = (p_views.argmax(2) == chosen[:, None]).all(1)
     out = {
         "member msp": (p_member.amax(1), p_member.argmax(1)),
         "member energy": (energy, one.argmax(1)),
         "member TTA": (p_member_tta.amax(1), p_member_tta.argmax(1)),
         "ensemble msp": (p_ens.amax(1), p_ens.argmax(1)),
-        "ensemble TTA": (p_ens_tta.amax(1), p_ens_tta.argmax(1)),
+        "ensemble TTA": (p_ens_tta.amax(1), chosen),
+        "ensemble TTA, least sure view": (p_chosen.amin(1), chosen),
+        "ensemble TTA, geometric mean": (p_chosen.clamp_min(1e-300).log().mean(1).exp(), chosen),
+        "ensemble TTA, all views agree": (p_ens_tta.amax(1) * agree, chosen),
     }
     return {k: (s.double().numpy(), p.numpy()) for k, (s, p) in out.items()}
 
