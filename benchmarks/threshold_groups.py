@@ -14,18 +14,13 @@ coverage is waiting on: a group whose own threshold is far below the stored one 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from guard_groups import validation_groups
 
 from digit_lit.calibration import allowed_wrong, choose_threshold
 from digit_lit.guard import Guard
-
-CONF = Path(__file__).resolve().parents[1] / "digit_lit" / "conf"
-GROUPS = {"mnist": "val", "world": "world", "outliers": "outliers"}  # group -> the datamodule's split
 
 
 def main() -> None:
@@ -35,16 +30,10 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of experiment=guard (e.g. data.val_size=10000)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=guard", f"paths.data_dir={args.data_dir}", *args.overrides])
-    m = cfg.model
-    targets = {"mnist": m.max_wrong_accept, "world": m.max_world_wrong_accept, "outliers": m.max_nondigit_accept}
+    m, sets, targets = validation_groups(args.data_dir, args.overrides)
     guard = Guard.load(args.model)
-    dm = instantiate(cfg.data)
-    dm.setup()
     groups: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
-    for name, split in GROUPS.items():
-        x, y = dm.splits[split]
+    for name, (x, y) in sets.items():
         chunks = [x[i : i + 4000].numpy().astype(np.float32) / 255 for i in range(0, len(x), 4000)]
         probs = np.concatenate([guard.probs(c) for c in chunks])
         # a non-digit is never a right answer: accepting one is the group's mistake

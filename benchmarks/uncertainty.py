@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from guard_groups import validation_groups
 
 from digit_lit.calibration import choose_threshold, fit_temperature
 from digit_lit.guard import Guard, rejection_report
 from digit_lit.models import view_grids
-
-CONF = Path(__file__).resolve().parents[1] / "digit_lit" / "conf"
 
 Groups = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -106,14 +102,8 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of experiment=guard (e.g. data.val_size=10000)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=guard", f"paths.data_dir={args.data_dir}", *args.overrides])
-    m = cfg.model
-    targets = {"mnist": m.max_wrong_accept, "world": m.max_world_wrong_accept, "outliers": m.max_nondigit_accept}
+    _, sets, targets = validation_groups(args.data_dir, args.overrides)
     guard = Guard.load(args.ckpt)
-    dm = instantiate(cfg.data)
-    dm.setup()
-    sets = {name: dm.splits[split] for name, split in (("mnist", "val"), ("world", "world"), ("outliers", "outliers"))}
     logits = {k: member_logits(guard, x.numpy(), args.tta) for k, (x, _) in sets.items()}
     labels = {k: y.numpy() for k, (_, y) in sets.items()}
     digits_z = torch.cat([logits["mnist"], logits["world"]])
