@@ -9,13 +9,13 @@ accept the code only when every digit is accepted and no other reading competes.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
    specks and marks off the line are dropped; a small mark over a digit joins it; the pieces of a faint or broken
    digit in a gap are gathered, so that no ink is silently lost; a digit written much lighter than the rest, lost
-   under the line's ink level, is read at its own level (as `ink` reads one digit alone).
+   under the line's ink level, is read at its own level (as `ink` reads one digit alone) if it lies in the line.
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
-   enough, or the pieces of one cut mark) is framed by `preprocess.frame`, exactly as `to_mnist` frames one digit,
-   and all are read in ONE `guard.probs` call; a run wider than a digit stays a candidate only if the guard accepts
-   it (a 2 with a long foot is one digit; two touching digits that read unsure as one are not).
+   enough, or all the pieces of one cut mark) is framed by `preprocess.frame`, exactly as `to_mnist` frames one
+   digit, and all are read in ONE `guard.probs` call; a cut mark wider than a digit stays a candidate only if the
+   guard accepts it whole (a 2 with a long foot is one digit; touching digits that read unsure as one are not).
 5. Reading: the split of the atoms into digits with the best score (dynamic programming, keeping the runners-up):
    the digits' log-confidences, less the costs of cutting through ink, joining marks across paper, digits wider than
    a digit, and digits the guard refuses. The parts of a broken digit join because the whole reads surer than its
@@ -464,18 +464,17 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
     found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
     atoms, along, height, _ = atoms_of(found.mask)
-    faint, labels = lost(found, atoms, height)
+    faint, gone = lost(found, atoms, height)
     tall = [a for a in atoms if a.height >= MIN_DIGIT_HEIGHT * height]
-    if labels and tall:
+    if gone and tall:
         # a digit written lighter than the rest, in the line: read it at its own ink level (off the line, a faint
         # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused)
         top, bottom = line_band(tall, height)
-        boxes = ndimage.find_objects(faint)
-        inline = [k for k in labels if boxes[k - 1][0].start >= top and boxes[k - 1][0].stop <= bottom]
+        inline = [(k, box) for k, box in gone if box[0].start >= top and box[0].stop <= bottom]
         if inline:
             found = relit(found, faint, inline)
             atoms, along, height, _ = atoms_of(found.mask)
-            labels = lost(found, atoms, height)[1]  # still lost even so: the code is refused
+            gone = lost(found, atoms, height)[1]  # still lost even so: the code is refused
     spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
@@ -503,15 +502,15 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
         part,
         join,
         widths[keep],
-        len(labels),
+        len(gone),
     )
 
 
-def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list[int]]:
+def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list[tuple[int, tuple[slice, slice]]]]:
     """Digit-sized marks of faint ink (above the noise floor, below the ink level) of which the atoms read hold no
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
     when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Returns the
-    faint marks' labels and the labels of those lost."""
+    faint marks (a label image) and the label and box of each one lost."""
     faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
     read = np.zeros(faint.shape, bool)
     for a in atoms:
@@ -520,20 +519,18 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
     marks = ndimage.find_objects(faint)
     held = ndimage.find_objects(np.where(read, faint, 0), max_label=n)  # the read ink's box in each faint mark
     return faint, [
-        k + 1
+        (k + 1, mark)
         for k, (mark, inked) in enumerate(zip(marks, held, strict=True))
         if mark[0].stop - mark[0].start >= tall and (inked is None or inked[0].stop - inked[0].start < tall)
     ]
 
 
-def relit(found: Ink, faint: np.ndarray, labels: list[int]) -> Ink:
-    """`found` with each lost faint mark given its own ink level, as `ink` gives the heaviest mark of a picture: its
-    pixels above STROKE_LEVEL of its own strong ink become ink, and its strongest ink is brought to 1 (a digit written
-    lighter than its neighbours is read as the guard reads it alone)."""
+def relit(found: Ink, faint: np.ndarray, marks: list[tuple[int, tuple[slice, slice]]]) -> Ink:
+    """`found` with each lost faint mark (label and box in `faint`, as `lost` gives them) at its own ink level, as
+    `ink` sets the heaviest mark's: its pixels above STROKE_LEVEL of its own strong ink become ink, and its strongest
+    ink is brought to 1 (a digit written lighter than its neighbours is read as the guard reads it alone)."""
     grey, mask = found.grey.copy(), found.mask.copy()
-    boxes = ndimage.find_objects(faint)
-    for k in labels:
-        box = boxes[k - 1]
+    for k, box in marks:
         sel = faint[box] == k
         part = grey[box]
         strong = float(np.percentile(part[sel], 90))
