@@ -123,7 +123,7 @@ def test_a_digit_wider_than_a_digit_is_read_whole_only_when_the_guard_accepts_it
     assert decide(guard, found)["code"] != "101"
 
 
-def test_a_wider_part_of_a_cut_mark_is_no_candidate(guard: Guard) -> None:
+def test_a_wider_part_of_a_cut_mark_is_no_candidate() -> None:
     # touching digits that are one mark: a run of its pieces wider than a digit is read only if it is the whole
     # mark (a wide digit), never a part of it (two of the touching digits, which may read as one sure digit)
     first, second = GLYPHS[2], GLYPHS[3]
@@ -156,13 +156,13 @@ def test_an_underline_is_not_a_digit(guard: Guard, below: float) -> None:
     assert out["accepted"] is True
 
 
-def faint_zero(code: str = "1704", contrast: float = 0.3) -> tuple[Image.Image, list[tuple], np.ndarray]:
-    """The code with its "0" (third digit) at `contrast` of the others' contrast; also the 0's dark pixels."""
-    img, boxes = code_picture(code)
+def faint_zero() -> tuple[Image.Image, list[tuple], np.ndarray]:
+    """The code 1704 with its "0" at 30% of the others' contrast, its boxes, and the 0's dark pixels."""
+    img, boxes = code_picture("1704")
     x0, y0, x1, y1 = boxes[2]
     grey = np.asarray(img.convert("L")).astype(float)
     region = grey[y0:y1, x0:x1].copy()
-    grey[y0:y1, x0:x1] = 255 - (255 - region) * contrast
+    grey[y0:y1, x0:x1] = 255 - (255 - region) * 0.3
     return Image.fromarray(grey.round().astype(np.uint8)).convert("RGB"), boxes, region < 128
 
 
