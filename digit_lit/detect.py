@@ -24,7 +24,8 @@ accept the code only when every digit is accepted and no other reading competes.
    its digits', the chance that all are right) over the guard's threshold too; all the ink read (no stray stroke, no
    faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
    guard would all accept, nor one the ink supports better when refused digits cost nothing; and the count equal to
-   `expected_length` when given (a check, never a hint: the reading does not bend to reach it).
+   `expected_length` when given (a check, never a hint: the reading does not bend to reach it), which a code with a
+   cut mark read whole as one digit wider than a digit always needs (it may be two touching digits read as one).
 """
 
 from __future__ import annotations
@@ -591,6 +592,13 @@ def refusal(
         return "marks that are not digits (a dash, a stray stroke): write only the digits"
     if expected_length is not None and len(chosen) != expected_length:
         return f"found {len(chosen)} digits, expected {expected_length}"
+    # a cut mark read whole though wider than a digit: the seams found where it could part into two digit-tall
+    # pieces, so it may be two touching digits the guard reads as one; only the code's length can tell
+    merged = [
+        i for i, k in enumerate(chosen) if found.widths[k] > MAX_DIGIT_WIDTH and found.spans[k][0] < found.spans[k][1]
+    ]
+    if merged and expected_length is None:
+        return f"digit {merged[0] + 1} may be two touching digits: write the digits apart, or give expected_length"
     if not sure[chosen].all():
         return "not sure enough of digit " + ", ".join(str(i + 1) for i in np.flatnonzero(~sure[chosen]))
     if not guard.rule.accepts(np.array([joint]))[0]:

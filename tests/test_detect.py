@@ -117,6 +117,10 @@ def test_a_digit_wider_than_a_digit_is_read_whole_only_when_the_guard_accepts_it
     out = decide(knows, found)
     assert out["code"] == "101", out
     assert iou(out["digits"][1]["box"], boxes[1]) >= 0.85
+    # it may as well be two touching digits read as one: without the code's length the code is refused
+    assert out["accepted"] is False and "digit 2 may be two touching digits" in out["reason"], out
+    told = decide(knows, found, expected_length=3)
+    assert "touching" not in told["reason"], told  # the count checks it (here the slivers' 1631 still rivals it)
     found = read_candidates(guard, img)
     wide = [s for s, w in zip(found.spans, found.widths, strict=True) if w > MAX_DIGIT_WIDTH]
     assert all(i == j for i, j in wide), wide  # only single atoms, which are always read
