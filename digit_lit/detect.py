@@ -490,9 +490,7 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     boxes = [_box(g, found.scale) for g in groups]
     widths = np.array([(max(s[1] for s in along[i : j + 1]) - min(s[0] for s in along[i : j + 1])) for i, j in spans])
     widths = widths / height
-    # a run of atoms wider than a digit is a whole cut mark (`candidates`): one digit only if the guard accepts it
-    single = np.array([i == j for i, j in spans])
-    keep = np.flatnonzero((widths <= MAX_DIGIT_WIDTH) | single | guard.decide(probs))
+    keep = np.flatnonzero(~wide_whole(spans, widths) | guard.decide(probs))  # one digit only if the guard accepts it
     return Candidates(
         atoms,
         [spans[k] for k in keep],
@@ -505,6 +503,12 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
         widths[keep],
         len(gone),
     )
+
+
+def wide_whole(spans: list[tuple[int, int]], widths: np.ndarray) -> np.ndarray:
+    """Which candidates are a cut mark read whole though wider than a digit (the only runs of atoms that wide that
+    `candidates` admits): it may be two touching digits the guard reads as one."""
+    return (widths > MAX_DIGIT_WIDTH) & np.array([i < j for i, j in spans], bool)
 
 
 def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list[tuple[int, tuple[slice, slice]]]]:
@@ -594,10 +598,8 @@ def refusal(
         return f"found {len(chosen)} digits, expected {expected_length}"
     # a cut mark read whole though wider than a digit: the seams found where it could part into two digit-tall
     # pieces, so it may be two touching digits the guard reads as one; only the code's length can tell
-    merged = [
-        i for i, k in enumerate(chosen) if found.widths[k] > MAX_DIGIT_WIDTH and found.spans[k][0] < found.spans[k][1]
-    ]
-    if merged and expected_length is None:
+    merged = np.flatnonzero(wide_whole(found.spans, found.widths)[chosen])
+    if len(merged) and expected_length is None:
         return f"digit {merged[0] + 1} may be two touching digits: write the digits apart, or give expected_length"
     if not sure[chosen].all():
         return "not sure enough of digit " + ", ".join(str(i + 1) for i in np.flatnonzero(~sure[chosen]))
