@@ -565,6 +565,15 @@ def evidence(found: Candidates, conf: np.ndarray) -> np.ndarray:
     return out - WIDE_COST * np.maximum(0.0, found.widths - WIDE)
 
 
+def parted(found: Candidates, chosen: list[int]) -> np.ndarray:
+    """For each neighbouring pair of the chosen digits (a reading that leaves no ink out), whether a seam parted them:
+    the first atom of the second is a piece of the mark the last atom of the first is a piece of."""
+    starts = [found.spans[k][0] for k in chosen[1:]]
+    return np.array(
+        [found.atoms[i].source >= 0 and found.atoms[i].source == found.atoms[i - 1].source for i in starts], bool
+    )
+
+
 def refusal(
     guard: Guard,
     found: Candidates,
@@ -596,17 +605,24 @@ def refusal(
         return "marks that are not digits (a dash, a stray stroke): write only the digits"
     if expected_length is not None and len(chosen) != expected_length:
         return f"found {len(chosen)} digits, expected {expected_length}"
-    # a cut mark read whole though wider than a digit: the seams found where it could part into two digit-tall
-    # pieces, so it may be two touching digits the guard reads as one; only the code's length can tell
-    merged = np.flatnonzero(wide_whole(found.spans, found.widths)[chosen])
-    if len(merged) and expected_length is None:
-        return f"digit {merged[0] + 1} may be two touching digits: write the digits apart, or give expected_length"
     if not sure[chosen].all():
         return "not sure enough of digit " + ", ".join(str(i + 1) for i in np.flatnonzero(~sure[chosen]))
     if not guard.rule.accepts(np.array([joint]))[0]:
         return "not sure enough of the code as a whole"
     if rivals:
         return f"ambiguous: could also be {rivals[0].code}"
+    # the two rules only the code's length can settle come last: an unsure digit or a rival reading refuses the code
+    # whatever its length, and the reason says what to mend first.
+    # A cut mark read whole though wider than a digit: the seams found where it could part into two digit-tall
+    # pieces, so it may be two touching digits the guard reads as one; only the code's length can tell
+    merged = np.flatnonzero(wide_whole(found.spans, found.widths)[chosen])
+    if len(merged) and expected_length is None:
+        return f"digit {merged[0] + 1} may be two touching digits: write the digits apart, or give expected_length"
+    # touching digits parted by the seams: how many digits that ink holds is the cuts' guess (a 1 hidden in an
+    # overlapping 4 and 6 leaves "46", each sure), which only the code's length can check
+    touch = np.flatnonzero(parted(found, chosen))
+    if len(touch) and expected_length is None:
+        return f"digits {touch[0] + 1} and {touch[0] + 2} touch: write the digits apart, or give expected_length"
     return None
 
 
