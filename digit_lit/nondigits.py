@@ -35,6 +35,11 @@ def _text(rng: np.random.Generator, chars: list[str]) -> Image.Image:
     return img
 
 
+def typed(char: str, rng: np.random.Generator) -> Image.Image:
+    """One character typed as the letter and symbol families type theirs (benchmarks/nondigit_glyphs.py: which)."""
+    return _text(rng, [char])
+
+
 def _scribble(rng: np.random.Generator) -> Image.Image:
     img, draw, ink, side = _canvas(rng)
     steps = int(rng.integers(12, 40))
