@@ -5,8 +5,8 @@
 
 MODEL is a .ckpt or .onnx guard. Each glyph of `nondigits.LETTERS` and `nondigits.SYMBOLS` is typed `--n` times as
 those families type theirs (size, paper, ink and font size drawn per picture) and read as `predict` reads a picture.
-Prints, per family, the glyphs the guard accepts at all: the share accepted and the digits it read them as, then each
-family's refusal over all its glyphs (every glyph equally often; `evaluate` draws glyphs at random).
+Prints, per family, its refusal over all its glyphs (every glyph equally often; `evaluate` draws glyphs at random),
+then the glyphs the guard accepts at all: the share accepted and the digits it read them as.
 """
 
 from __future__ import annotations

@@ -157,9 +157,11 @@ def test_an_unsure_digit_is_named_before_the_codes_length_is_asked_for(guard: Gu
     # a seam parted two digits and a scribble is read as a digit the guard refuses: the length would not save the
     # code, so the reason names the digit to mend
     first, second = GLYPHS[7], GLYPHS[0]
-    img, _ = draw([first, second, SCRIBBLE], [0.0, touching(first, second, 0.0), 1.6])
-    out = read_code(guard, img)
+    lefts = [0.0, touching(first, second, 0.0), 1.6]
+    out = read_code(guard, draw([first, second, SCRIBBLE], lefts)[0])
     assert out["accepted"] is False and out["reason"] == "not sure enough of digit 3", out
+    sure = read_code(guard, draw([first, second, GLYPHS[1]], lefts)[0])  # a sure third digit: only the length is asked
+    assert sure["reason"] == "digits 1 and 2 touch: write the digits apart, or give expected_length", sure
 
 
 def test_a_wider_part_of_a_cut_mark_is_no_candidate() -> None:
