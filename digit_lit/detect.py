@@ -25,7 +25,8 @@ accept the code only when every digit is accepted and no other reading competes.
    faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
    guard would all accept, nor one the ink supports better when refused digits cost nothing; and the count equal to
    `expected_length` when given (a check, never a hint: the reading does not bend to reach it), which a code with a
-   cut mark read whole as one digit wider than a digit always needs (it may be two touching digits read as one).
+   cut mark read whole as one digit wider than a digit, or with two digits the seams parted, always needs (touching
+   ink may hold a digit more or less than the reading found).
 """
 
 from __future__ import annotations
@@ -568,10 +569,7 @@ def evidence(found: Candidates, conf: np.ndarray) -> np.ndarray:
 def parted(found: Candidates, chosen: list[int]) -> np.ndarray:
     """For each neighbouring pair of the chosen digits (a reading that leaves no ink out), whether a seam parted them:
     the first atom of the second is a piece of the mark the last atom of the first is a piece of."""
-    starts = [found.spans[k][0] for k in chosen[1:]]
-    return np.array(
-        [found.atoms[i].source >= 0 and found.atoms[i].source == found.atoms[i - 1].source for i in starts], bool
-    )
+    return np.array([one_mark(found.atoms[i - 1 : i + 1]) for i in (found.spans[k][0] for k in chosen[1:])], bool)
 
 
 def refusal(
