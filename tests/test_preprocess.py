@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
-from digit_lit.preprocess import PreprocessError, to_mnist
+from digit_lit.preprocess import MNIST_STROKE, PreprocessError, frame, stroke_width, to_mnist
 from digit_lit.world import READABLE, agreement
 from tests.helpers.drawings import EIGHT, SEVEN, TWO, drawing, photo, ruled_page, tiny_scan, uneven_light
 
@@ -170,3 +170,39 @@ def test_faint_noise_is_blank_paper() -> None:
     paper = np.clip(rng.normal(235, 3, (300, 300, 3)), 0, 255).astype(np.uint8)
     with pytest.raises(PreprocessError):
         to_mnist(paper)
+
+
+def scipy_frame(grey: np.ndarray, mask: np.ndarray, width: float | None) -> np.ndarray:
+    """`frame` written with scipy's whole-picture calls (what it was): the soft edge by two dilations of the whole
+    mask, the centre by `ndimage.center_of_mass`, the move by `ndimage.shift`."""
+    grey = grey * ndimage.binary_dilation(mask, iterations=2)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    grey = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = DIGIT_BOX / max(grey.shape)
+    grow = round((MNIST_STROKE / scale - (stroke_width(mask) if width is None else width)) / 2)
+    if grow > 0:
+        grey = ndimage.grey_dilation(grey, size=(2 * grow + 1, 2 * grow + 1))
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    small = np.asarray(Image.fromarray((grey * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS))
+    out = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    top, left = (IMAGE_SIZE - size[1]) // 2, (IMAGE_SIZE - size[0]) // 2
+    out[top : top + size[1], left : left + size[0]] = small.astype(np.float32) / 255.0
+    cy, cx = ndimage.center_of_mass(out)
+    out = ndimage.shift(out, (round(13.5 - cy), round(13.5 - cx)), order=0, mode="constant", cval=0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_frame_is_scipy_frame(seed: int) -> None:
+    """The fast `frame` (soft edge on the ink's box only, centring by its own sums and a copy) gives the very pixels of
+    scipy's whole-picture calls: on ink of any shape, wide or tall, thin or thick, touching the picture's border."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(6, 120)), int(rng.integers(6, 120)))
+    field = ndimage.gaussian_filter(rng.random(shape), float(rng.uniform(0.5, 4)))
+    mask = field > np.quantile(field, rng.uniform(0.5, 0.95))
+    if seed % 2:  # ink running off an edge of the picture: the soft edge's margin is clipped there
+        mask[:, 0] |= mask[:, 1]
+    grey = np.where(mask, rng.uniform(0.5, 1.0, shape), rng.uniform(0.0, 0.4, shape)).astype(np.float32)
+    width = None if seed % 3 else float(rng.uniform(0.5, 6))
+    np.testing.assert_array_equal(frame(grey, mask, width), scipy_frame(grey, mask, width))
