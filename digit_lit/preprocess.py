@@ -3,8 +3,9 @@
 MNIST's recipe: ink only (white on black), cropped to the ink, scaled to fit a 20x20 box keeping the aspect ratio,
 pasted into 28x28 so the centre of mass sits at the centre. Real pictures add what MNIST never had: dark or coloured
 ink on white or tinted paper, light ink on dark boards, uneven light, notebook lines, specks, any size (8x8 scans
-too), thin pens. `ink` finds the ink (digit_lit/paper.py: polarity and the paper's shade; digit_lit/ruled.py:
-printed lines), `one_digit` picks the digit among the marks, `frame` frames it as MNIST did.
+too), thin pens, phone photos stored turned. `upright` turns a picture as its EXIF orientation says, `ink` finds the
+ink (digit_lit/paper.py: polarity and the paper's shade; digit_lit/ruled.py: printed lines), `one_digit` picks the
+digit among the marks, `frame` frames it as MNIST did.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 from scipy import ndimage
 
 from digit_lit import paper, ruled
@@ -55,13 +56,23 @@ def _grey(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
-def _fit(img: Image.Image, side: int) -> np.ndarray:
-    """The picture's grey levels [H, W] at working size: shrunk (box filter) to `side` px on its longest side, or
-    enlarged (bicubic: smooth strokes, no blocks) to MIN_SIDE when smaller. Raises PreprocessError for unusable
-    sizes."""
+def upright(img: Image.Image) -> Image.Image:
+    """The picture as viewers show it: turned by its EXIF orientation. A phone stores a photo as its sensor lay and
+    says in EXIF how to turn it for showing: read as stored, a 6 photographed with the phone upside down is a 9."""
+    if img.getexif().get(ExifTags.Base.Orientation, 1) == 1:
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The picture's grey levels [H, W] at working size, upright: shrunk (box filter) to `side` px on its longest side,
+    or enlarged (bicubic: smooth strokes, no blocks) to MIN_SIDE when smaller; and the upright picture's size (w, h).
+    Raises PreprocessError for unusable sizes."""
     w, h = img.size
-    if w * h > MAX_PIXELS:
+    if w * h > MAX_PIXELS:  # before any pixel is decoded (turning a picture upright decodes it)
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
+    img = upright(img)
+    w, h = img.size
     if w < 8 or h < 8:
         raise PreprocessError(f"image is {w}x{h} pixels; a digit needs at least 8x8")
     scale = side / max(w, h)
@@ -76,7 +87,7 @@ def _fit(img: Image.Image, side: int) -> np.ndarray:
         f = MIN_SIDE / max(grey.shape)
         size = (round(grey.shape[1] * f), round(grey.shape[0] * f))
         grey = np.clip(paper.resize(grey, size, Image.Resampling.BICUBIC), 0.0, 1.0)  # bicubic overshoots at edges
-    return grey
+    return grey, (w, h)
 
 
 def noise_level(contrast: np.ndarray) -> float:
@@ -88,7 +99,8 @@ def noise_level(contrast: np.ndarray) -> float:
 @dataclass(frozen=True)
 class Ink:
     """A picture's ink at working resolution: `grey` in [0, 1] (soft strokes, strongest ink at 1), `mask` the ink kept
-    (specks dropped), and `scale`, picture pixels per working pixel (to map boxes back onto the picture)."""
+    (specks dropped), and `scale`, picture pixels per working pixel (to map boxes back onto the picture as it is
+    shown: upright)."""
 
     grey: np.ndarray
     mask: np.ndarray
@@ -105,16 +117,16 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     pixels above half the heaviest mark's typical contrast, so a dark speck cannot set the level for a faint digit.
     """
     img = Image.fromarray(np.asarray(image)) if isinstance(image, np.ndarray) else image
-    grey = _fit(img, side)
+    grey, size = _fit(img, side)
     if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
-    cut = max(img.size) <= CUT_TO_DIGIT
+    cut = max(size) <= CUT_TO_DIGIT
     if paper.light_ink(grey, cut):
         grey = 1.0 - grey
     contrast = paper.contrast(grey, cut)
     noise = noise_level(contrast)
     if not cut:  # a picture cut to its digit has no room for printed lines beside it
-        contrast = ruled.unrule(contrast, noise, pixel=max(1.0, contrast.shape[1] / img.size[0]))
+        contrast = ruled.unrule(contrast, noise, pixel=max(1.0, contrast.shape[1] / size[0]))
     floor = max(float(np.median(contrast[::2, ::2])) + NOISE_SIGMAS * noise, MIN_CONTRAST)  # paper: most pixels
     distance = np.clip(contrast, 0.0, 1.0)
     marks, _ = ndimage.label(distance > floor, structure=np.ones((3, 3)))
@@ -131,7 +143,7 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
     soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(soft, keep, img.size[0] / contrast.shape[1])
+    return Ink(soft, keep, size[0] / contrast.shape[1])
 
 
 def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:

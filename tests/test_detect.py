@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.helpers.glyphs import (
     templates,
     touching,
 )
+from tests.helpers.pictures import as_stored
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,17 @@ def test_boxes_are_in_picture_pixels_when_the_picture_is_shrunk(guard: Guard) ->
     img, boxes = code_picture("2359", height=300)  # 1.5k px wide: read at WORK_SIDE, boxes mapped back
     assert img.size[0] > 1000
     assert_found(read_code(guard, img), "2359", boxes)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_code_photographed_sideways_is_read_as_shown(guard: Guard, orientation: int) -> None:
+    """A code stored turned, with the EXIF tag that turns it back (a phone held sideways or upside down), is read as
+    it is shown: the same code, and boxes in the upright picture's pixels."""
+    img, boxes = code_picture("2359")
+    with Image.open(io.BytesIO(as_stored(img, orientation))) as stored:
+        out = read_code(guard, stored)
+    assert out == read_code(guard, img)
+    assert_found(out, "2359", boxes)
 
 
 @pytest.mark.parametrize(

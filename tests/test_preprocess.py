@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -11,6 +13,7 @@ from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import MNIST_STROKE, PreprocessError, frame, stroke_width, to_mnist
 from digit_lit.world import READABLE, agreement
 from tests.helpers.drawings import EIGHT, SEVEN, TWO, drawing, photo, ruled_page, tiny_scan, uneven_light
+from tests.helpers.pictures import as_shown, as_stored
 
 
 def draw_seven(
@@ -206,3 +209,21 @@ def test_frame_is_scipy_frame(seed: int) -> None:
     grey = np.where(mask, rng.uniform(0.5, 1.0, shape), rng.uniform(0.0, 0.4, shape)).astype(np.float32)
     width = None if seed % 3 else float(rng.uniform(0.5, 6))
     np.testing.assert_array_equal(frame(grey, mask, width), scipy_frame(grey, mask, width))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_picture_is_read_as_viewers_show_it(orientation: int, fmt: str) -> None:
+    """A phone stores a photo as its sensor lay and says in EXIF how to turn it: the digit is read the way up the
+    picture is shown (a 6 photographed upside down is a 6, not a 9): the stored pixels turned back by the standard's
+    meaning of the tag give the very same view."""
+    upright = Image.fromarray(((1 - drawing((160, 120), (50, 15, 110, 105), 6.0, TWO)) * 255).astype(np.uint8))
+    stored = Image.open(io.BytesIO(as_stored(upright, orientation, fmt)))
+    pixels = Image.fromarray(np.asarray(stored))  # the stored pixels alone, without their tag
+    shown = as_shown(pixels, orientation)
+    assert shown.size == upright.size
+    np.testing.assert_array_equal(to_mnist(stored), to_mnist(shown))
+    if fmt == "PNG":  # lossless: what viewers show is the drawing itself
+        np.testing.assert_array_equal(to_mnist(stored), to_mnist(upright))
+    if orientation > 1:  # read as stored, the 2 would be turned or mirrored
+        assert not np.array_equal(to_mnist(pixels), to_mnist(shown))

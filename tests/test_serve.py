@@ -34,7 +34,7 @@ from digit_lit.uploads import MAX_EXPECTED_LENGTH, Limits, Upload
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.glyphs import code_picture
 from tests.helpers.paths import CONF, ROOT
-from tests.helpers.pictures import SEND_SIDE, STROKES, drawn, encode, fake_digit, png_pixels
+from tests.helpers.pictures import SEND_SIDE, STROKES, as_shown, as_stored, drawn, encode, fake_digit, png_pixels
 
 MAX_BYTES = 200_000  # the test server's limits: small, so that going over them is cheap
 MAX_MEGAPIXELS = 1
@@ -266,6 +266,21 @@ def test_bad_requests_get_one_line_errors_and_the_server_keeps_serving(server: S
     for method, path, status in (("GET", "/predict", 405), ("GET", "/nowhere", 404)):
         response = httpx.request(method, f"{server.url}{path}")
         assert response.status_code == status and set(response.json()) == {"error"}
+
+
+def test_a_phone_photo_is_read_the_way_up_it_is_shown(server: Server, guard: Guard) -> None:
+    """An upload whose EXIF says how to turn it (a phone held upside down or sideways) is read as the page and every
+    viewer show it: the server's view is the upright picture's, and a code's boxes are in the upright picture."""
+    upright = drawn(STROKES["7"], SEND_SIDE, mode="L")
+    for orientation in (3, 6, 8):
+        stored = as_stored(upright, orientation, "JPEG")
+        response = post(server, files={"file": ("photo.jpg", stored, "image/jpeg")})
+        with Image.open(io.BytesIO(stored)) as img:
+            shown = as_shown(Image.fromarray(np.asarray(img)), orientation)
+        assert np.array_equal(png_pixels(response.json()["view"]), np.rint(to_mnist(shown) * 255)), orientation
+    code = code_picture("17")[0]
+    response = post(server, content=as_stored(code, 6), headers={"Content-Type": "image/png"}, params={"mode": "code"})
+    assert [d["box"] for d in response.json()["digits"]] == [d["box"] for d in read_code(guard, code)["digits"]]
 
 
 def test_32_parallel_requests_match_predict(server: Server, guard: Guard, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import ExifTags, Image, ImageDraw
 
 from tests.helpers.paths import ROOT
 
@@ -78,3 +78,40 @@ def png_pixels(b64: str) -> np.ndarray:
     """A base64 PNG (a 28x28 view in an answer of the server) as its pixels."""
     with Image.open(io.BytesIO(base64.b64decode(b64))) as img:
         return np.asarray(img)
+
+
+# How a camera stores a picture that viewers show upright, for each EXIF orientation (the EXIF standard's meaning,
+# written out here so that the tests check digit_lit's reading of the tag against the standard, not against itself).
+STORED = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,  # the phone held upside down
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,  # a portrait photo: stored a quarter turn anticlockwise, shown turned clockwise
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def as_stored(upright: Image.Image, orientation: int, fmt: str = "PNG") -> bytes:
+    """The file a camera writes of `upright` with this EXIF orientation: the pixels as it stores them, and the tag that
+    tells viewers how to turn them back."""
+    move = STORED[orientation]
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    buf = io.BytesIO()
+    (upright if move is None else upright.transpose(move)).save(buf, format=fmt, exif=exif)
+    return buf.getvalue()
+
+
+def as_shown(stored: Image.Image, orientation: int) -> Image.Image:
+    """Stored pixels (no tag) turned as viewers turn them for this EXIF orientation: the picture a person sees."""
+    move = STORED[orientation]
+    if move is None:
+        return stored
+    turns = {
+        Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
+        Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
+    }
+    return stored.transpose(turns.get(move, move))  # the flips, the half turn and the two diagonals undo themselves
