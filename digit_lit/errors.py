@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
+
+from hydra.errors import ConfigCompositionException, OverrideParseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 T = TypeVar("T")
 
@@ -68,3 +72,42 @@ def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
             fail(err)
 
     return wrapper
+
+
+def command_line(app: Callable[..., T]) -> Callable[..., T]:
+    """The outside of a Hydra entry point: a command line Hydra cannot compose (a misspelt setting, a config group
+    option that does not exist, an override that does not parse) is one `error:` line and exit 2, as every other bad
+    setting is, not Hydra's report of several lines. Hydra hands those errors to its caller only when HYDRA_FULL_ERROR
+    is set, so it is set for the call (a user who set it gets Hydra's full report, as Hydra promises)."""
+
+    @functools.wraps(app)
+    def wrapper(*args: object, **kwargs: object) -> T:
+        if "HYDRA_FULL_ERROR" in os.environ:
+            return app(*args, **kwargs)
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            return app(*args, **kwargs)
+        except (ConfigCompositionException, OverrideParseException) as exc:
+            fail(ConfigError(composition_error(exc)))
+        finally:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+
+    return wrapper
+
+
+def composition_error(exc: Exception) -> str:
+    """Hydra's report of a command line it could not compose, in one line: a key that is no setting said so plainly,
+    an override that does not parse named, a list of options (one per line in Hydra's report) as a list, the config
+    search path left out."""
+    cause = exc.__cause__
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
+        # (Hydra's own hint, +KEY=VALUE to add the key, would turn a misspelt setting into a second, unknown one)
+        return f"{cause.full_key} is not a setting: check its spelling (--cfg job prints every setting)"
+    parts = [f"cannot read the override {exc.override!r}"] if isinstance(exc, OverrideParseException) else []
+    for raw in str(exc).split("\nConfig search path:")[0].splitlines():
+        line = raw.strip()
+        if line and raw.startswith("\t") and parts:  # an option under "Available options in 'model':"
+            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line
+        elif line:
+            parts.append(line)
+    return "; ".join(parts)

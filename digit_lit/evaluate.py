@@ -18,7 +18,7 @@ from torchvision.datasets import FashionMNIST
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.data import archives_present, load_split, world_test
-from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.metrics import TestSamples, test_figures
 
@@ -92,6 +92,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+@command_line
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:

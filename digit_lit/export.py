@@ -20,7 +20,7 @@ from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
-from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import atomic_write
 from digit_lit.guard import FORMAT, Guard, file_sha256
 from digit_lit.guard_onnx import INPUT, META_DIGEST, META_FORMAT, META_NET, META_RULE, OUTPUT, onnx_digest
@@ -90,6 +90,7 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
     return out
 
 
+@command_line
 @hydra.main(version_base="1.3", config_path="conf", config_name="export")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:

@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.detect import check_expected_length, read_code
-from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
 
@@ -119,6 +119,7 @@ def predict(model: str, inputs: Sequence[str], mode: str = "digit", expected_len
     return 1 if failed else 0
 
 
+@command_line
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:

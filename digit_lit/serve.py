@@ -19,7 +19,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from digit_lit.errors import ConfigError, exit_cleanly
+from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import MAX_PIXELS
 from digit_lit.serve_api import GuardAPI
@@ -107,6 +107,7 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+@command_line
 @hydra.main(version_base="1.3", config_path="conf", config_name="serve")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:

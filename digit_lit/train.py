@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
 from digit_lit.config import check_config, instantiate
-from digit_lit.errors import exit_cleanly
+from digit_lit.errors import command_line, exit_cleanly
 from digit_lit.module import DigitClassifier
 from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
 
@@ -53,6 +53,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+@command_line
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 @exit_cleanly
 def main(cfg: DictConfig) -> float | None:

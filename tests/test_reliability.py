@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from digit_lit.train import train
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.paths import ROOT
 
 TINY = ["data.val_size=100", "data.batch_size=10", "callbacks.progress_bar=null"]
 
@@ -77,9 +78,43 @@ def test_bad_settings_are_one_line(override: str, message: str, tmp_path: Path) 
 
 def test_unknown_group_option_names_the_choices(tmp_path: Path) -> None:
     res = cli("digit_lit.train", "model=transformer", f"hydra.run.dir={tmp_path}/run")
-    assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert "Could not find 'model/transformer'" in res.stderr
-    assert all(f"\t{m}" in res.stderr for m in ("linear", "mlp", "cnn"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert error_lines(res) == [
+        "error: In 'train': Could not find 'model/transformer'; "
+        "Available options in 'model': cnn, ensemble, linear, mlp, tiny_cnn"
+    ]
+    assert res.stderr.strip() == error_lines(res)[0]  # Hydra's own report of several lines is not shown too
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("treshold=0.5", "error: treshold is not a setting: check its spelling (--cfg job prints every setting)"),
+        ("mode.digit=1", "error: mode.digit is not a setting: check its spelling (--cfg job prints every setting)"),
+        ("inputs=[a.png", "error: cannot read the override 'inputs=[a.png'; no viable alternative at input '[a.png'"),
+        ("+mode=code", "error: Could not append to config. An item is already at 'mode'.; Either remove + prefix"),
+        ("~nothing", "error: Could not delete from config. 'nothing' does not exist."),
+    ],
+)
+def test_a_command_line_hydra_cannot_compose_is_one_line(override: str, message: str) -> None:
+    """Misspelt keys and overrides that do not parse: one `error:` line and exit 2, as every other bad setting, in
+    place of Hydra's report of several lines (predict: the entry point that starts fastest; all five share it)."""
+    res = cli("digit_lit.predict", "model_path=x.onnx", override)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith(message)
+
+
+def test_hydra_full_error_still_gives_hydras_own_report() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "digit_lit.predict", "model_path=x.onnx", "treshold=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HYDRA_FULL_ERROR": "1"},
+    )
+    assert res.returncode == 1 and "ConfigCompositionException" in res.stderr and not error_lines(res)
 
 
 def _free_port() -> int:
