@@ -42,13 +42,13 @@ class PreprocessError(ValueError):
 
 
 def _grey(img: Image.Image) -> np.ndarray:
-    """The picture's grey levels (ITU-R 601 luma, PIL's "L") as floats [H, W] in [0, 1]; transparent parts become white
-    paper (canvas drawings keep the ink opaque). Inks differ from their paper in lightness: one that does not is
-    unreadable in a grey photo too, and one plane is a third of the work of three."""
+    """The picture's grey levels (ITU-R 601 luma, PIL's "L") as floats [H, W] in [0, 1]; transparent parts become paper
+    (canvas drawings keep the ink opaque): white, or black under light strokes on a clear canvas. Inks differ from
+    their paper in lightness: one that does not is unreadable in a grey photo too, and one plane is a third of the
+    work of three."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, _paper_under(rgba)), rgba)
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)
         span = arr.max() - arr.min()
@@ -62,6 +62,16 @@ def upright(img: Image.Image) -> Image.Image:
     if img.getexif().get(ExifTags.Base.Orientation, 1) == 1:
         return img
     return ImageOps.exif_transpose(img)
+
+
+def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
+    """The paper to show a transparent picture on: white, unless it is a drawing on a clear canvas (mostly transparent)
+    in light strokes, which a dark-mode drawing app makes with its white pen: on white those would vanish."""
+    alpha = np.asarray(rgba.getchannel("A"))
+    drawn = alpha > 127
+    if drawn.mean() < 0.5 and drawn.any() and np.median(np.asarray(rgba.convert("L"))[drawn]) > 127:
+        return (0, 0, 0, 255)
+    return (255, 255, 255, 255)
 
 
 def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:

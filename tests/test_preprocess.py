@@ -73,10 +73,25 @@ def test_thin_pen_is_thickened_to_mnist_strokes() -> None:
     assert (x > 0.5).sum() >= 25  # a 3-px line on a 1000-px page would otherwise vanish when shrunk
 
 
+def canvas(pen: tuple[int, int, int], hidden: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
+    """A 7 drawn on a clear canvas (transparent pixels of colour `hidden`) with an opaque pen."""
+    img = Image.new("RGBA", (200, 200), (*hidden, 0))
+    ImageDraw.Draw(img).line([(50, 40), (150, 40), (100, 170)], fill=(*pen, 255), width=12)
+    return img
+
+
 def test_transparent_canvas_drawing() -> None:
-    img = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
-    ImageDraw.Draw(img).line([(50, 40), (150, 40), (100, 170)], fill=(0, 0, 0, 255), width=12)
-    assert_mnist_like(to_mnist(img))
+    assert_mnist_like(to_mnist(canvas((0, 0, 0))))
+
+
+@pytest.mark.parametrize("hidden", [(0, 0, 0), (255, 255, 255)])
+@pytest.mark.parametrize("pen", [(255, 255, 255), (255, 230, 0), (200, 200, 200)])
+def test_light_strokes_on_a_clear_canvas_are_read(pen: tuple[int, int, int], hidden: tuple[int, int, int]) -> None:
+    """A dark-mode drawing app's white (or yellow, or light grey) pen on a clear canvas: shown on dark paper, read as
+    the same drawing in black; on white paper the strokes would vanish ("image is blank")."""
+    x = to_mnist(canvas(pen, hidden))
+    assert_mnist_like(x)
+    assert np.abs(x - to_mnist(canvas((0, 0, 0)))).max() < 0.1
 
 
 def kept(picture: np.ndarray, ink: np.ndarray) -> float:
