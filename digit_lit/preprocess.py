@@ -10,6 +10,7 @@ digit among the marks, `frame` frames it as MNIST did.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -62,6 +63,29 @@ def upright(img: Image.Image) -> Image.Image:
     if img.getexif().get(ExifTags.Base.Orientation, 1) == 1:
         return img
     return ImageOps.exif_transpose(img)
+
+
+def _from_array(image: object) -> Image.Image:
+    """An array (or nested lists) as PIL reads it: H x W grey levels (any number type: each picture's own range is
+    stretched to black and white, bools are ink) or H x W x 3 or 4 colour (uint8). Raises PreprocessError."""
+    if isinstance(image, (str, os.PathLike)):
+        raise PreprocessError(f"{image} is a path, not a picture: open it first (PIL.Image.open), or use predict")
+    rule = "give H x W grey levels (0-255, or floats in 0-1) or H x W x 3 colour (uint8)"
+    try:
+        arr = np.asarray(image)
+    except ValueError:  # ragged nested lists
+        raise PreprocessError(f"not a picture: rows of different lengths; {rule}") from None
+    given = f"an array of shape {arr.shape} and type {arr.dtype}"
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:  # Python ints become int64, which PIL has no mode for
+        if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
+            raise PreprocessError(f"{given} holds levels beyond 32-bit integers; {rule}")
+        arr = arr.astype(np.int32)
+    elif arr.dtype.kind == "f" and arr.dtype.itemsize < 4:  # float16: PIL reads 32 and 64 bits
+        arr = arr.astype(np.float32)
+    try:
+        return Image.fromarray(arr)
+    except (TypeError, ValueError):
+        raise PreprocessError(f"{given} is not a picture; {rule}") from None
 
 
 def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
@@ -126,7 +150,7 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     taken out (`ruled.unrule`). Marks are cut at the noise floor, so a faint stroke stays whole; the mask keeps their
     pixels above half the heaviest mark's typical contrast, so a dark speck cannot set the level for a faint digit.
     """
-    img = Image.fromarray(np.asarray(image)) if isinstance(image, np.ndarray) else image
+    img = image if isinstance(image, Image.Image) else _from_array(image)
     grey, size = _fit(img, side)
     if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")

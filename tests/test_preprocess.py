@@ -242,3 +242,43 @@ def test_a_picture_is_read_as_viewers_show_it(orientation: int, fmt: str) -> Non
         np.testing.assert_array_equal(to_mnist(stored), to_mnist(upright))
     if orientation > 1:  # read as stored, the 2 would be turned or mirrored
         assert not np.array_equal(to_mnist(pixels), to_mnist(shown))
+
+
+def seven_levels() -> np.ndarray:
+    """A 7 as uint8 grey levels, black on white (0 and 255 both present)."""
+    img = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(img).line([(30, 25), (90, 25), (60, 100)], fill=0, width=8)
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda a: a.tolist(),  # nested lists of Python ints: np.asarray makes int64, which PIL has no mode for
+        lambda a: a.astype(np.int64),
+        lambda a: a.astype(np.int16),
+        lambda a: (a / 255).astype(np.float16),
+        lambda a: a / 255,
+    ],
+    ids=["lists", "int64", "int16", "float16", "float64"],
+)
+def test_arrays_of_any_number_type_are_read(convert: object) -> None:
+    levels = seven_levels()
+    np.testing.assert_allclose(to_mnist(convert(levels)), to_mnist(levels), atol=2e-3)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([[0, 255], [255]], "rows of different lengths"),
+        (np.zeros((20, 20), complex), "type complex128 is not a picture"),
+        (np.zeros((1, 1, 20, 20), np.uint8), r"shape \(1, 1, 20, 20\) and type uint8 is not a picture"),
+        (np.full((20, 20), 2**40), "beyond 32-bit integers"),
+        ("digit.png", "is a path, not a picture"),
+        (None, "type object is not a picture"),
+    ],
+    ids=["ragged", "complex", "4-D", "huge ints", "a path", "None"],
+)
+def test_what_is_no_picture_is_one_clear_error(value: object, message: str) -> None:
+    with pytest.raises(PreprocessError, match=message):
+        to_mnist(value)  # type: ignore[arg-type]
