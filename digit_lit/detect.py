@@ -7,9 +7,10 @@ accept the code only when every digit is accepted and no other reading competes.
 
 1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
-   specks and marks off the line are dropped; a small mark over a digit joins it; the pieces of a faint or broken
-   digit in a gap are gathered, so that no ink is silently lost; a digit written much lighter than the rest, lost
-   under the line's ink level, is read at its own level (as `ink` reads one digit alone) if it lies in the line.
+   specks are dropped; a second line, or more than a speck above or below the line, refuses the picture; a small
+   mark over a digit joins it; the pieces of a faint or broken digit in a gap are gathered, so that no ink is
+   silently lost; a digit written much lighter than the rest, lost under the line's ink level, is read at its own
+   level (as `ink` reads one digit alone) if it lies in the line.
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
@@ -181,7 +182,8 @@ def line_band(tall: list[Mark], height: float) -> tuple[float, float]:
 
 
 def clean(marks: list[Mark], height: float) -> list[Mark]:
-    """Sort the marks. Digit-tall marks stay. Off the line (above or below the digits' band) is not the code. A small
+    """Sort the marks. Digit-tall marks stay. Off the line (above or below the digits' band) is not the code: a speck
+    there is dropped, more refuses the picture (PreprocessError), since the code may be elsewhere than read. A small
     mark over a digit joins it (a dot, a broken-off tip); a bigger one stays on its own (a 5's detached bar: the
     reading decides where it belongs). Marks in a gap are gathered with their neighbours: a speck alone is dropped,
     anything bigger (the pieces of a faint or broken digit, a dash) stays, so the reading must account for it."""
@@ -216,6 +218,8 @@ def clean(marks: list[Mark], height: float) -> list[Mark]:
                 joins.setdefault(id(over), []).append(m)
             else:
                 keep.append(m)
+        elif not small(m):  # more than a speck off the line: other writing (a note, a second line), a shadow's edge
+            raise PreprocessError("ink above or below the code (other writing, a shadow's edge): give the code alone")
     keep = [union([m, *joins[id(m)]]) if id(m) in joins else m for m in keep]
     group: list[Mark] = []
     for m in [*sorted(loose, key=lambda m: m.x), None]:
@@ -227,6 +231,16 @@ def clean(marks: list[Mark], height: float) -> list[Mark]:
         if m is not None:
             group.append(m)
     return keep
+
+
+def lines(marks: list[Mark], height: float) -> int:
+    """How many lines of writing the digit-tall marks lie in: runs of marks that share rows from one to the next (a
+    line written uphill still does; a second line below the first shares none with it)."""
+    count, reach = 0, -math.inf
+    for top, bottom in sorted((m.y, m.y + m.height) for m in marks if m.height >= MIN_DIGIT_HEIGHT * height):
+        count += top >= reach
+        reach = max(reach, bottom)
+    return count
 
 
 def seams(mask: np.ndarray, lean: float) -> tuple[np.ndarray, np.ndarray]:
@@ -322,6 +336,8 @@ def atoms_of(mask: np.ndarray) -> tuple[list[Mark], list[tuple[float, float]], f
     marks = clean(marks, height) if height else []
     if not marks:
         return [], [], height, 0.0
+    if lines(marks, height) > 1:  # read as one, each digit of a line would be framed with the one under it
+        raise PreprocessError("digits on more than one line: write the code on one line, or crop it to one line")
     height = line_height(marks)
     lean = slant(marks, height)
     atoms = [a for n, m in enumerate(marks) for a in cut(m, height, lean, n)]

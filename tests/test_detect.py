@@ -210,6 +210,31 @@ def test_an_underline_is_not_a_digit(guard: Guard, below: float) -> None:
     assert out["accepted"] is True
 
 
+def test_a_code_on_two_lines_is_refused(guard: Guard) -> None:
+    """Read as one line, each digit would be framed with the one under it ("17" over "04" read as two digits)."""
+    img, _ = draw([GLYPHS[d] for d in (1, 7, 0, 4)], [0.0, 1.0, 0.0, 1.0], tops=[0.0, 0.0, 1.3, 1.3])
+    with pytest.raises(PreprocessError, match="digits on more than one line: write the code on one line"):
+        read_code(guard, img)
+
+
+def test_a_line_written_downhill_is_one_line(guard: Guard) -> None:
+    img, boxes = draw([GLYPHS[d] for d in (1, 7, 0, 4)], [0.0, 1.0, 2.0, 3.0], tops=[0.0, 0.4, 0.8, 1.2])
+    assert boxes[0][3] < boxes[3][1]  # the first digit ends above where the last begins: they share no row
+    assert_found(read_code(guard, img), "1704", boxes)
+
+
+def test_smaller_writing_under_the_code_is_refused(guard: Guard) -> None:
+    """A second, smaller line (a note, another number) is not dropped in silence as specks are."""
+    code, _ = code_picture("1704")
+    note, _ = code_picture("12", height=36)
+    page = Image.new("RGB", (code.width, code.height + note.height - 60), "white")
+    page.paste(code, (0, 0))
+    page.paste(note, (20, code.height - 60))
+    with pytest.raises(PreprocessError, match=r"ink above or below the code \(other writing"):
+        read_code(guard, page)
+    assert read_code(guard, code)["accepted"] is True  # the code alone is read
+
+
 def faint_zero() -> tuple[Image.Image, list[tuple], np.ndarray]:
     """The code 1704 with its "0" at 30% of the others' contrast, its boxes, and the 0's dark pixels."""
     img, boxes = code_picture("1704")
