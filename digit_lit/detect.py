@@ -7,10 +7,11 @@ accept the code only when every digit is accepted and no other reading competes.
 
 1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
-   specks are dropped; a second line, or more than a speck above or below the line, refuses the picture; a small
-   mark over a digit joins it; the pieces of a faint or broken digit in a gap are gathered, so that no ink is
-   silently lost; a digit written much lighter than the rest, lost under the line's ink level, is read at its own
-   level (as `ink` reads one digit alone) if it lies in the line.
+   specks are dropped; a second line, more than a speck above or below the line, or a printed box, comb or cell
+   around the digits refuses the picture; a small mark over a digit joins it; the
+   pieces of a faint or broken digit in a gap are gathered, so that no ink is silently lost; a digit written much
+   lighter than the rest, lost under the line's ink level, is read at its own level (as `ink` reads one digit
+   alone) if it lies in the line.
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
@@ -74,6 +75,7 @@ WIDE_COST = 3.0  # ... and each digit height beyond costs this
 REFUSED_COST = 5.0  # a candidate the guard refuses costs this: readings whose every digit is accepted come first
 KEEP = 4  # readings kept per step of the search (distinct codes)
 SKIP = 1.0  # the cost (in log-confidence) of leaving a short atom out of every digit: a stray stroke
+BOXED = "boxes or a frame around the digits: write the code on plain paper, or crop the picture inside its box"
 AMBIGUITY = 0.3  # another code whose log-confidence is within this of the best makes the reading ambiguous
 
 
@@ -154,6 +156,53 @@ def strip_lines(mask: np.ndarray, height: float) -> np.ndarray:
         if box[0].stop - box[0].start <= LINE_THICKNESS * height + 2:
             out[box][labels[box] == i + 1] = False
     return out
+
+
+def framed(mask: np.ndarray, stripped: np.ndarray, height: float) -> bool:
+    """Whether a thin upright stroke runs from one removed line to another (a box's side, a form's comb of cells): the
+    sides of a box around a code read as two sure 1s ("4174" accepted as "141741"), and nothing tells them from a 1
+    that touches both lines, so such a picture is refused rather than read."""
+    removed = mask & ~stripped
+    if not removed.any():
+        return False
+    runs = long_runs(np.ascontiguousarray(stripped.T), max(3, round(MIN_DIGIT_HEIGHT * height))).T
+    labels, _ = ndimage.label(runs)
+    near = 2  # px: where a side meets a line, the line's pixels were taken out with it
+    for rows, cols in ndimage.find_objects(labels):
+        if cols.stop - cols.start > LINE_THICKNESS * height + 2:
+            continue  # not thin: a filled blob
+        left, right = max(cols.start - near, 0), cols.stop + near
+        above = removed[max(rows.start - near, 0) : rows.start, left:right].any()
+        below = removed[rows.stop : rows.stop + near, left:right].any()
+        if above and below:
+            return True
+    return False
+
+
+def encloses(marks: list[Mark], height: float) -> bool:
+    """Whether a digit-tall mark holds another mark, more than a speck, inside a hole of its own: a cell or a circle
+    drawn around a digit, which would be read as a 0 of its own (no digit holds another in a loop; a speck in a 0's
+    loop is none, and the pieces of touching digits only lie in each other's boxes)."""
+    for m in marks:
+        if m.height < MIN_DIGIT_HEIGHT * height:
+            continue
+        inside = [
+            o
+            for o in marks
+            if o is not m
+            and max(o.height, o.width) >= SMALL * height
+            and m.y < o.y
+            and m.x < o.x
+            and o.y + o.height < m.y + m.height
+            and o.x + o.width < m.x + m.width
+        ]
+        if not inside:
+            continue
+        holes = ndimage.binary_fill_holes(m.mask) & ~m.mask
+        for o in inside:
+            if holes[o.y - m.y : o.y - m.y + o.height, o.x - m.x : o.x - m.x + o.width][o.mask].all():
+                return True
+    return False
 
 
 def slant(marks: list[Mark], height: float) -> float:
@@ -330,12 +379,16 @@ def atoms_of(mask: np.ndarray) -> tuple[list[Mark], list[tuple[float, float]], f
     if height == 0:
         return [], [], 0.0, 0.0
     stripped = strip_lines(mask, height)
+    if framed(mask, stripped, height):
+        raise PreprocessError(BOXED)
     if stripped is not mask:
         marks = components(stripped)
         height = line_height(marks)
     marks = clean(marks, height) if height else []
     if not marks:
         return [], [], height, 0.0
+    if encloses(marks, height):
+        raise PreprocessError(BOXED)
     if lines(marks, height) > 1:  # read as one, each digit of a line would be framed with the one under it
         raise PreprocessError("digits on more than one line: write the code on one line, or crop it to one line")
     height = line_height(marks)

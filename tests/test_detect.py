@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,30 @@ def test_smaller_writing_under_the_code_is_refused(guard: Guard) -> None:
     with pytest.raises(PreprocessError, match=r"ink above or below the code \(other writing"):
         read_code(guard, page)
     assert read_code(guard, code)["accepted"] is True  # the code alone is read
+
+
+def framed_code(kind: str) -> Image.Image:
+    """The code 1704 written in a form's printed box, comb (a wall between digits) or cells, or with each digit
+    circled."""
+    img, boxes = code_picture("1704")
+    draw = ImageDraw.Draw(img)
+    top, bottom = min(b[1] for b in boxes) - 12, max(b[3] for b in boxes) + 12
+    if kind in ("box", "comb"):
+        draw.rectangle([boxes[0][0] - 12, top, boxes[-1][2] + 12, bottom], outline=(0, 0, 0), width=3)
+    if kind == "comb":
+        for a, b in itertools.pairwise(boxes):
+            draw.line([((a[2] + b[0]) // 2, top), ((a[2] + b[0]) // 2, bottom)], fill=(0, 0, 0), width=3)
+    for b in boxes if kind in ("cells", "circles") else []:
+        shape = draw.rectangle if kind == "cells" else draw.ellipse
+        shape([b[0] - 10, b[1] - 10, b[2] + 10, b[3] + 10], outline=(0, 0, 0), width=3)
+    return img
+
+
+@pytest.mark.parametrize("kind", ["box", "comb", "cells", "circles"])
+def test_a_code_in_printed_boxes_is_refused(guard: Guard, kind: str) -> None:
+    """A box's sides read as sure 1s ("1704" accepted as "117041"), a cell or a circle as a 0: refused, in one line."""
+    with pytest.raises(PreprocessError, match="boxes or a frame around the digits: write the code on plain paper"):
+        read_code(guard, framed_code(kind))
 
 
 def faint_zero() -> tuple[Image.Image, list[tuple], np.ndarray]:
