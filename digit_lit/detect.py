@@ -8,10 +8,9 @@ accept the code only when every digit is accepted and no other reading competes.
 1. Ink: `preprocess.ink` at a working size fit for a whole line (WORK_SIDE): the paper/ink handling of one digit.
 2. Marks: connected pieces of ink. Long thin horizontal strokes (underlines, strike-throughs) are removed first;
    specks are dropped; a second line, more than a speck above or below the line, or a printed box, comb or cell
-   around the digits refuses the picture; a small mark over a digit joins it; the
-   pieces of a faint or broken digit in a gap are gathered, so that no ink is silently lost; a digit written much
-   lighter than the rest, lost under the line's ink level, is read at its own level (as `ink` reads one digit
-   alone) if it lies in the line.
+   around the digits refuses the picture; a small mark over a digit joins it; the pieces of a faint or broken digit
+   in a gap are gathered, so that no ink is silently lost; a digit written much lighter than the rest, lost under
+   the line's ink level, is read at its own level (as `ink` reads one digit alone) if it lies in the line.
 3. Atoms: marks wide enough to be touching digits are cut along their cheapest seams (top-to-bottom paths through
    the least ink, bending around strokes, following the writing's slant).
 4. Candidates: every run of up to MAX_GROUP neighbouring atoms that could be one digit (close enough, tall and narrow
@@ -75,7 +74,6 @@ WIDE_COST = 3.0  # ... and each digit height beyond costs this
 REFUSED_COST = 5.0  # a candidate the guard refuses costs this: readings whose every digit is accepted come first
 KEEP = 4  # readings kept per step of the search (distinct codes)
 SKIP = 1.0  # the cost (in log-confidence) of leaving a short atom out of every digit: a stray stroke
-BOXED = "boxes or a frame around the digits: write the code on plain paper, or crop the picture inside its box"
 AMBIGUITY = 0.3  # another code whose log-confidence is within this of the best makes the reading ambiguous
 
 
@@ -156,6 +154,9 @@ def strip_lines(mask: np.ndarray, height: float) -> np.ndarray:
         if box[0].stop - box[0].start <= LINE_THICKNESS * height + 2:
             out[box][labels[box] == i + 1] = False
     return out
+
+
+BOXED = "boxes or a frame around the digits: write the code on plain paper, or crop the picture inside its box"
 
 
 def framed(mask: np.ndarray, stripped: np.ndarray, height: float) -> bool:
