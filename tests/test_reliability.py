@@ -18,7 +18,6 @@ from omegaconf import DictConfig
 
 from digit_lit.train import train
 from tests.helpers.cli import cli, error_lines
-from tests.helpers.paths import ROOT
 
 TINY = ["data.val_size=100", "data.batch_size=10", "callbacks.progress_bar=null"]
 
@@ -106,14 +105,7 @@ def test_a_command_line_hydra_cannot_compose_is_one_line(override: str, message:
 
 
 def test_hydra_full_error_still_gives_hydras_own_report() -> None:
-    res = subprocess.run(
-        [sys.executable, "-m", "digit_lit.predict", "model_path=x.onnx", "treshold=1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HYDRA_FULL_ERROR": "1"},
-    )
+    res = cli("digit_lit.predict", "model_path=x.onnx", "treshold=1", env={"HYDRA_FULL_ERROR": "1"})
     assert res.returncode == 1 and "ConfigCompositionException" in res.stderr and not error_lines(res)
 
 
