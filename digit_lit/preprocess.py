@@ -3,9 +3,9 @@
 MNIST's recipe: ink only (white on black), cropped to the ink, scaled to fit a 20x20 box keeping the aspect ratio,
 pasted into 28x28 so the centre of mass sits at the centre. Real pictures add what MNIST never had: dark or coloured
 ink on white or tinted paper, light ink on dark boards, uneven light, notebook lines, specks, any size (8x8 scans
-too), thin pens, phone photos stored turned. `upright` turns a picture as its EXIF orientation says, `ink` finds the
-ink (digit_lit/paper.py: polarity and the paper's shade; digit_lit/ruled.py: printed lines), `one_digit` picks the
-digit among the marks, `frame` frames it as MNIST did.
+too), thin pens, phone photos stored turned, a sheet photographed on a desk. `upright` turns a picture as its EXIF
+orientation says, `ink` finds the ink (digit_lit/paper.py: a sheet on a desk, polarity and the paper's shade;
+digit_lit/ruled.py: printed lines), `one_digit` picks the digit among the marks, `frame` frames it as MNIST did.
 """
 
 from __future__ import annotations
@@ -155,6 +155,8 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
     cut = max(size) <= CUT_TO_DIGIT
+    on_sheet = None if cut else paper.sheet(grey)
+    grey = grey if on_sheet is None else on_sheet  # a photo of a sheet on a desk: the desk covered by paper
     if paper.light_ink(grey, cut):
         grey = 1.0 - grey
     contrast = paper.contrast(grey, cut)

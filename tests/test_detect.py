@@ -78,6 +78,27 @@ def test_a_code_photographed_sideways_is_read_as_shown(guard: Guard, orientation
 
 
 @pytest.mark.parametrize(
+    ("left", "turn"), [(60, 0.0), (60, 5.0), (-40, 0.0)], ids=["desk around", "turned", "run off the left edge"]
+)
+def test_a_code_on_a_sheet_lying_on_a_desk_is_read(guard: Guard, left: int, turn: float) -> None:
+    """A photo of a code on a sheet of paper that does not fill the frame: the desk is no ink (it was taken for the
+    paper, the sheet for ink, and the picture refused as "separate marks: not one line of a code")."""
+    img, boxes = code_picture("2359")
+    sheet = Image.new("RGB", (img.width + 120, img.height * 3), (250, 247, 240))
+    sheet.paste(img, (60, img.height))
+    turned = sheet.convert("RGBA").rotate(turn, resample=Image.Resampling.BICUBIC, expand=True)
+    photo = Image.new("RGB", (turned.width + left + 60, turned.height + 120), (60, 55, 50))  # 60 px of desk around
+    photo.paste(turned, (left, 60), turned)
+    out = read_code(guard, photo)
+    assert out["code"] == "2359" and out["accepted"], out
+    if turn == 0.0:
+        shifted = [
+            (x0 + 60 + left, y0 + img.height + 60, x1 + 60 + left, y1 + img.height + 60) for x0, y0, x1, y1 in boxes
+        ]
+        assert_found(out, "2359", shifted)
+
+
+@pytest.mark.parametrize(
     ("pair", "overlap"),
     # touching: the strokes meet; overlapping: they cross (strokes that run along each other cannot be parted)
     [("70", 0.0), ("23", 0.0), ("45", 0.0), ("23", 0.05), ("47", 0.05)],

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digit_lit import paper
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import MNIST_STROKE, PreprocessError, frame, stroke_width, to_mnist
 from digit_lit.world import READABLE, agreement
@@ -282,3 +283,72 @@ def test_arrays_of_any_number_type_are_read(convert: object) -> None:
 def test_what_is_no_picture_is_one_clear_error(value: object, message: str) -> None:
     with pytest.raises(PreprocessError, match=message):
         to_mnist(value)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- a sheet of paper photographed on a desk
+
+
+SHEET_DIGIT = drawing((300, 380), (90, 120, 210, 270), 9.0)  # a 2 on a 300x380 sheet
+
+
+def written_sheet(ink: np.ndarray = SHEET_DIGIT) -> Image.Image:
+    """The ink map on a sheet of cream paper in blue ink, with a little noise (a photo's)."""
+    return Image.fromarray(photo(ink, colour=(0.1, 0.15, 0.5), noise=0.02))
+
+
+SHADE = uneven_light((380, 300), gradient=0.0, shadow=0.7, vignette=0.0, edge=0.3)
+
+
+def on_desk(sheet: Image.Image, centre: tuple[int, int], turn: float = 0.0, desk: int = 45) -> Image.Image:
+    """The sheet lying on a desk of grey `desk`, turned `turn` degrees, its centre at `centre` of a 420x520 photo."""
+    turned = sheet.convert("RGBA").rotate(turn, resample=Image.Resampling.BICUBIC, expand=True)
+    picture = Image.new("RGB", (420, 520), (desk, desk, desk + 8))
+    picture.paste(turned, (centre[0] - turned.width // 2, centre[1] - turned.height // 2), turned)
+    return picture
+
+
+@pytest.mark.parametrize(
+    ("centre", "turn", "desk"),
+    [
+        ((210, 260), 0.0, 45),  # the desk all around
+        ((210, 260), 9.0, 45),  # the sheet turned
+        ((210, 260), -6.0, 120),  # a grey desk
+        ((250, 260), 3.0, 30),  # the desk along the left side only: the sheet runs off the other three
+        ((240, 300), 0.0, 45),  # the desk in an L along the top and the left
+    ],
+)
+def test_a_sheet_on_a_desk_is_read_as_the_sheet_alone(centre: tuple[int, int], turn: float, desk: int) -> None:
+    """A phone photo of a page that does not fill the frame: the desk, darker and along the border, was taken for the
+    paper and the sheet for light ink (the view was the sheet's outline, read as a 0 or refused)."""
+    picture = on_desk(written_sheet(), centre, turn, desk)
+    turned = np.asarray(Image.fromarray(SHEET_DIGIT, mode="F").rotate(turn, resample=Image.Resampling.BICUBIC))
+    assert kept(picture, turned) >= READABLE
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        pytest.param(
+            lambda: Image.fromarray((drawing((28, 28), (6, 4, 22, 24), 5.0, EIGHT) * 255).astype(np.uint8)),
+            id="a bold white 8 on black, MNIST's own look",
+        ),
+        pytest.param(lambda: written_sheet(), id="a page that fills the picture"),
+        pytest.param(
+            lambda: on_desk(written_sheet(drawing((300, 380), (150, 120, 300, 270), 9.0)), (210, 260)),
+            id="the digit runs off the sheet's edge",
+        ),
+        pytest.param(
+            lambda: Image.fromarray(photo(SHEET_DIGIT, light=SHADE)),
+            id="a page half in a soft shadow",
+        ),
+        pytest.param(
+            lambda: Image.fromarray(255 - np.asarray(on_desk(written_sheet(), (210, 260), desk=10))),
+            id="chalk on a board with a lighter wall around it",
+        ),
+    ],
+)
+def test_a_sheet_is_found_only_where_there_is_one(picture: object) -> None:
+    """Every test of `paper.sheet` errs towards reading the picture whole: a false desk would erase ink."""
+    img = picture()  # type: ignore[operator]
+    grey = np.asarray(img.convert("L"), np.float32) / 255
+    assert paper.sheet(grey) is None
