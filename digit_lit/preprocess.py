@@ -21,7 +21,7 @@ from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
-PREPROCESS_VERSION = 2
+PREPROCESS_VERSION = 3
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
@@ -34,8 +34,16 @@ MIN_CONTRAST = 0.04  # ... and by at least this share of the paper's light
 STROKE_LEVEL = 0.5  # the ink mask: contrast above this share of the digit's typical contrast; below is its soft edge
 REACH = 0.2  # one digit: a mark within this share of the digit's size from it is part of it (a 5's bar, a broken line)
 SPECK = 0.25  # ... one further away stays only when at least this share of the digit's size (a second digit, a stroke)
+LINE_THIN = 0.25  # a line under the digit: a large mark this many times as tall as it is wide, or flatter ...
+LINE_LONG = 0.5  # ... at least this share of the digit's width, wholly below it (not a 5's bar: that is above)
+LOOP_HOLE = 0.6  # a mark inside a loop whose hole fills this share of its box: a drawn circle or cell (a thick 0 with
+# a faint halo of shading around it, which blur and dim light make, has a smaller hole: the halo is no circle)
 ROWS, COLS = (g.astype(float) for g in np.ogrid[:IMAGE_SIZE, :IMAGE_SIZE])  # frame's centre of mass
 SOFT_EDGE = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2)  # 2 px around the ink, as a diamond
+
+
+CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
+UNDERLINED = "a line under the digit (an underline, a ruler's edge): write the digit alone, or crop the line off"
 
 
 class PreprocessError(ValueError):
@@ -195,7 +203,9 @@ def one_digit(found: Ink) -> Ink:
     """The digit among the marks of `found` (marks: the ink with its soft edge, so a faint stroke holds together): the
     heaviest mark by ink (area x contrast: a dark speck weighs less than a long faint stroke), the marks near it, and
     large marks anywhere (a second digit or a long stroke must reach the guard, which then refuses the picture). So
-    a speck or dust away from the digit never stretches the crop."""
+    a speck or dust away from the digit never stretches the crop. A large mark inside a loop of another (a digit
+    circled, or in a printed cell) or a line under the digit is a PreprocessError: the guard read such pictures as
+    sure digits (the loop as a 0, an underlined 4 as a 1; benchmarks/marks_around.py)."""
     marks, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
     if n <= 1:
         return found
@@ -204,7 +214,39 @@ def one_digit(found: Ink) -> Ink:
     digit = boxes[int(np.argmax(weight))]
     size = _extent(digit)
     near = [k for k, box in enumerate(boxes, 1) if _gap(box, digit) <= REACH * size or _extent(box) >= SPECK * size]
+    large = [k for k in near if weight[k - 1] > 0 and _extent(boxes[k - 1]) >= SPECK * size]
+    for k in large:  # a circle or a cell drawn around the digit reads as a sure 0 of its own
+        box = boxes[k - 1]
+        region = marks[box]
+        loop = region == k
+        if (ndimage.binary_fill_holes(loop) & ~loop).mean() < LOOP_HOLE:
+            continue
+        for j in large:
+            if j != k and _inside(boxes[j - 1], box) and in_a_hole(loop, region == j):
+                raise PreprocessError(CIRCLED)
+    for k in large:  # a line under the digit turns a 4 into a sure 1 and a 7 into a 2
+        rows, cols = (s.stop - s.start for s in boxes[k - 1])
+        if rows <= LINE_THIN * cols and any(
+            j != k and boxes[j - 1][0].stop <= boxes[k - 1][0].start and cols >= LINE_LONG * _width(boxes[j - 1])
+            for j in large
+        ):
+            raise PreprocessError(UNDERLINED)
     return replace(found, mask=found.mask & np.isin(marks, near))
+
+
+def _width(box: tuple[slice, slice]) -> int:
+    return box[1].stop - box[1].start
+
+
+def _inside(a: tuple[slice, slice], b: tuple[slice, slice]) -> bool:
+    """Box a lies within box b."""
+    return b[0].start <= a[0].start and a[0].stop <= b[0].stop and b[1].start <= a[1].start and a[1].stop <= b[1].stop
+
+
+def in_a_hole(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether all the ink of `inner` lies in a hole of `outer` (boolean masks over one box): a mark inside a loop of
+    another. No digit holds another mark so (a speck in a 0's loop is none, and speck-sized marks are not asked)."""
+    return bool((ndimage.binary_fill_holes(outer) & ~outer)[inner].all())
 
 
 def stroke_width(mask: np.ndarray) -> float:
