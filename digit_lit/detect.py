@@ -44,7 +44,7 @@ from scipy import ndimage
 
 from digit_lit.errors import ConfigError
 from digit_lit.guard import Guard
-from digit_lit.preprocess import STROKE_LEVEL, Ink, PreprocessError, frame, in_a_hole, ink, stroke_width
+from digit_lit.preprocess import STROKE_LEVEL, Ink, PreprocessError, frame, holes, ink, stroke_width
 
 # One source of truth for every number of the reader. Lengths are in units of the line's digit height H unless noted.
 WORK_SIDE = 640  # working longest side (preprocess uses 192 for one digit): a line of 10 digits keeps ~40 px a digit
@@ -199,10 +199,9 @@ def encloses(marks: list[Mark], height: float) -> bool:
         ]
         if not inside:
             continue
+        hole = holes(m.mask)
         for o in inside:
-            inner = np.zeros_like(m.mask)
-            inner[o.y - m.y : o.y - m.y + o.height, o.x - m.x : o.x - m.x + o.width] = o.mask
-            if in_a_hole(m.mask, inner):
+            if hole[o.y - m.y : o.y - m.y + o.height, o.x - m.x : o.x - m.x + o.width][o.mask].all():
                 return True
     return False
 

@@ -216,14 +216,13 @@ def one_digit(found: Ink) -> Ink:
     near = [k for k, box in enumerate(boxes, 1) if _gap(box, digit) <= REACH * size or _extent(box) >= SPECK * size]
     large = [k for k in near if weight[k - 1] > 0 and _extent(boxes[k - 1]) >= SPECK * size]
     for k in large:  # a circle or a cell drawn around the digit reads as a sure 0 of its own
-        box = boxes[k - 1]
-        region = marks[box]
-        loop = region == k
-        if (ndimage.binary_fill_holes(loop) & ~loop).mean() < LOOP_HOLE:
+        inner = [j for j in large if j != k and _inside(boxes[j - 1], boxes[k - 1])]
+        if not inner:
             continue
-        for j in large:
-            if j != k and _inside(boxes[j - 1], box) and in_a_hole(loop, region == j):
-                raise PreprocessError(CIRCLED)
+        region = marks[boxes[k - 1]]
+        hole = holes(region == k)
+        if hole.mean() >= LOOP_HOLE and any(hole[region == j].all() for j in inner):
+            raise PreprocessError(CIRCLED)
     for k in large:  # a line under the digit turns a 4 into a sure 1 and a 7 into a 2
         rows, cols = (s.stop - s.start for s in boxes[k - 1])
         if rows <= LINE_THIN * cols and any(
@@ -243,10 +242,10 @@ def _inside(a: tuple[slice, slice], b: tuple[slice, slice]) -> bool:
     return b[0].start <= a[0].start and a[0].stop <= b[0].stop and b[1].start <= a[1].start and a[1].stop <= b[1].stop
 
 
-def in_a_hole(outer: np.ndarray, inner: np.ndarray) -> bool:
-    """Whether all the ink of `inner` lies in a hole of `outer` (boolean masks over one box): a mark inside a loop of
-    another. No digit holds another mark so (a speck in a 0's loop is none, and speck-sized marks are not asked)."""
-    return bool((ndimage.binary_fill_holes(outer) & ~outer)[inner].all())
+def holes(mark: np.ndarray) -> np.ndarray:
+    """The holes of a mark's ink (a boolean mask): where a mark wholly inside them lies inside a loop of it. No digit
+    holds another mark so (a speck in a 0's loop is none, and speck-sized marks are not asked)."""
+    return ndimage.binary_fill_holes(mark) & ~mark
 
 
 def stroke_width(mask: np.ndarray) -> float:
