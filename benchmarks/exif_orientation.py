@@ -11,7 +11,6 @@ sees): read right, accepted, and wrong accepts (accepted as another digit), with
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from collections import Counter
@@ -20,10 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit and its tests' helpers
 
 import numpy as np
+from first_test_digits import first_test_digits
 from PIL import Image
 
-from digit_lit.data import load_split
-from digit_lit.guard import Guard
 from tests.helpers.pictures import STORED, as_stored
 
 
@@ -33,15 +31,7 @@ def photo(digit: np.ndarray) -> Image.Image:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a guard's .ckpt or .onnx")
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--data-dir", default="data")
-    args = parser.parse_args()
-    guard = Guard.load(args.model)
-    images, labels = load_split(args.data_dir, train=False, download=False)
-    digits, truth = images[: args.n].numpy(), labels[: args.n].numpy()
-    print(f"model {Path(args.model).name} (threshold {guard.threshold:.4f}), the first {len(truth)} test digits")
+    guard, digits, truth = first_test_digits(__doc__.splitlines()[0], 1000)
     print(f"{'orientation':<12}{'read as':<16}{'right':>8}{'accepted':>10}{'wrong accepts':>15}  misread (true>read)")
     for orientation in STORED:
         files = [as_stored(photo(d), orientation, "JPEG") for d in digits]

@@ -12,7 +12,6 @@ index). Per case it prints read right, accepted, wrong accepts (accepted as anot
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit, from any directory
 
 import numpy as np
+from first_test_digits import first_test_digits
 from PIL import Image, ImageDraw
 
-from digit_lit.data import load_split
-from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
 
 SIDE = 300  # the page, px
@@ -96,15 +94,7 @@ CASES: dict[str, Callable[[Image.Image, np.random.Generator], None] | None] = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a guard's .ckpt or .onnx")
-    parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--data-dir", default="data")
-    args = parser.parse_args()
-    guard = Guard.load(args.model)
-    images, labels = load_split(args.data_dir, train=False, download=False)
-    digits, truth = images[: args.n].numpy(), labels[: args.n].numpy()
-    print(f"model {Path(args.model).name} (threshold {guard.threshold:.4f}), the first {len(truth)} test digits")
+    guard, digits, truth = first_test_digits(__doc__.splitlines()[0], 500)
     print(f"{'case':<20}{'right':>8}{'accepted':>10}{'wrong accepts':>15}{'unusable':>10}")
     for k, (name, mark) in enumerate(CASES.items()):
         right = accepted = wrong = unusable = 0

@@ -61,6 +61,11 @@ def otsu(values: np.ndarray) -> float:
     return float(edges[int(np.argmax(between))])
 
 
+def _border(a: np.ndarray) -> np.ndarray:
+    """The values along the edge of [H, W] (the corners twice)."""
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
 def light_ink(grey: np.ndarray, cut_to_digit: bool) -> bool:
     """Whether the ink is lighter than the paper, from a grey picture [H, W] in [0, 1].
 
@@ -79,12 +84,7 @@ def light_ink(grey: np.ndarray, cut_to_digit: bool) -> bool:
         light, dark = float(np.clip(rest - noise, 0, None).sum()), float(np.clip(-rest - noise, 0, None).sum())
         if light > SURE * dark or dark > SURE * light:
             return light > dark
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float((border > otsu(grey)).mean()) < 0.5
-
-
-def _border(mask: np.ndarray) -> np.ndarray:
-    return np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    return float((_border(grey) > otsu(grey)).mean()) < 0.5
 
 
 def _quantile(a: np.ndarray, q: float) -> float:
