@@ -131,9 +131,7 @@ def sheet(grey: np.ndarray) -> np.ndarray | None:
     light = small > level
     if light.mean() < MIN_SHEET:  # chalk on a board, a dim photo: too little is light to be a sheet
         return None
-    marks, n = ndimage.label(light)
-    if n == 0:
-        return None
+    marks, _ = ndimage.label(light)  # (some pixel is light: a quarter of them)
     page = ndimage.binary_fill_holes(marks == int(np.argmax(np.bincount(marks.ravel())[1:])) + 1)
     desk = ~page
     if not (MIN_SHEET <= page.mean() <= 1 - MIN_DESK) or _border(desk).mean() < DESK_BORDER:

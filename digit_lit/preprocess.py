@@ -195,8 +195,13 @@ def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
     return max(a[0].start - b[0].stop, b[0].start - a[0].stop, a[1].start - b[1].stop, b[1].start - a[1].stop, 0)
 
 
+def _shape(box: tuple[slice, slice]) -> tuple[int, int]:
+    """A box's rows and columns."""
+    return box[0].stop - box[0].start, box[1].stop - box[1].start
+
+
 def _extent(box: tuple[slice, slice]) -> int:
-    return max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+    return max(_shape(box))
 
 
 def one_digit(found: Ink) -> Ink:
@@ -224,17 +229,13 @@ def one_digit(found: Ink) -> Ink:
         if hole.mean() >= LOOP_HOLE and any(hole[region == j].all() for j in inner):
             raise PreprocessError(CIRCLED)
     for k in large:  # a line under the digit turns a 4 into a sure 1 and a 7 into a 2
-        rows, cols = (s.stop - s.start for s in boxes[k - 1])
+        rows, cols = _shape(boxes[k - 1])
         if rows <= LINE_THIN * cols and any(
-            j != k and boxes[j - 1][0].stop <= boxes[k - 1][0].start and cols >= LINE_LONG * _width(boxes[j - 1])
+            j != k and boxes[j - 1][0].stop <= boxes[k - 1][0].start and cols >= LINE_LONG * _shape(boxes[j - 1])[1]
             for j in large
         ):
             raise PreprocessError(UNDERLINED)
     return replace(found, mask=found.mask & np.isin(marks, near))
-
-
-def _width(box: tuple[slice, slice]) -> int:
-    return box[1].stop - box[1].start
 
 
 def _inside(a: tuple[slice, slice], b: tuple[slice, slice]) -> bool:
