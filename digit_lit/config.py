@@ -18,6 +18,11 @@ from digit_lit.errors import ConfigError, DigitLitError
 OmegaConf.register_new_resolver("coalesce", lambda value, default: default if value is None else value, replace=True)
 
 
+# trainer.precision values: float32 weights, optionally bf16/fp16 autocast in training steps (module.exact keeps
+# validation, calibration and test in float32)
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed")
+
+
 def instantiate(node: DictConfig, **kwargs: Any) -> Any:
     """hydra.utils.instantiate, with plain containers, and our own errors surfacing as themselves."""
     try:
@@ -62,6 +67,13 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "trainer=gpu needs a CUDA GPU and this machine has none (torch.cuda.is_available() is False); "
             "use trainer=cpu"
+        )
+    precision = str(OmegaConf.select(cfg, "trainer.precision", default="32-true"))
+    if precision not in PRECISIONS:
+        # "-true" precisions store the weights in their type: the guard's rule is fitted on, and exported as, float32
+        raise ConfigError(
+            f"trainer.precision={precision}: digit_lit keeps the weights in float32 (the guard is calibrated and "
+            "exported so); use 32-true, or bf16-mixed (16-mixed on a GPU) to train faster in mixed precision"
         )
     weight = OmegaConf.select(cfg, "model.outlier_weight")
     for key in ("data.outliers", "data.world.outliers"):

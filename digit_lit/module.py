@@ -97,6 +97,13 @@ class DigitClassifier(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def exact(self, x: torch.Tensor) -> torch.Tensor:
+        """The net's logits [N, members, 10] in float32 whatever `trainer.precision` says: the rule is fitted (and
+        tested) on what `predict` computes, float32 in torch and ONNX Runtime; fitted on bf16 logits, a threshold
+        that close to 1 would not be the one the shipped model meets. Mixed precision speeds up training only."""
+        with torch.autocast(self.device.type, enabled=False):
+            return members(self.net(x.float()))
+
     def rule(self) -> Rule | None:
         """The decision rule as calibrated so far (None before the first validation epoch)."""
         try:
@@ -106,7 +113,9 @@ class DigitClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
-        logits = members(self.net(x))  # [N, members, 10]; a single net is an ensemble of one
+        # [N, members, 10]; a single net is an ensemble of one. Under trainer.precision=bf16-mixed the net runs in
+        # bf16 here; the losses are taken in float32
+        logits = members(self.net(x)).float()
         k = logits.shape[1]
         # a deep ensemble: each member learns the digits on its own (the mean over members of their losses)
         loss = F.cross_entropy(logits.flatten(0, 1), y.repeat_interleave(k), ignore_index=OUTLIER_LABEL)
@@ -137,7 +146,7 @@ class DigitClassifier(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         x, y = batch
-        logits = members(self.net(x))
+        logits = self.exact(x)
         self._val_outputs.setdefault(dataloader_idx, []).append((logits.detach(), y))
         if dataloader_idx == 0:  # the MNIST validation split: what checkpoints and early stopping watch
             log_mix = torch.logsumexp(F.log_softmax(logits, dim=2), dim=1) - math.log(logits.shape[1])
@@ -206,7 +215,7 @@ class DigitClassifier(L.LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         # the images too, back in uint8 (exact: the loader made them as uint8 / 255), for the misread-digits figure
-        self._test_outputs.append((members(self.net(x)).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
+        self._test_outputs.append((self.exact(x).detach(), y, x[:, 0].mul(255).round().to(torch.uint8)))
 
     def on_test_epoch_end(self) -> None:
         logits, labels, images = (torch.cat(parts) for parts in zip(*self._test_outputs, strict=True))

@@ -10,7 +10,11 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
+from digit_lit.config import check_config, instantiate
+from digit_lit.errors import ConfigError
+from digit_lit.models import members
 from digit_lit.train import train
+from digit_lit.trainer import make_trainer
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.noise import noise_in
 
@@ -48,6 +52,34 @@ def test_short_run_learns_and_writes_outputs(tiny_mnist: Path, train_cfg: Callab
     assert (out / "checkpoints" / "last.ckpt").exists()
     ckpt = torch.load(saved["best_ckpt"], weights_only=True)
     assert float(ckpt["state_dict"]["temperature"]) > 0 and "threshold" in ckpt["state_dict"]
+
+
+def test_mixed_precision_trains_in_bf16_and_calibrates_in_float32(
+    tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
+) -> None:
+    """trainer.precision=bf16-mixed speeds up the training steps only: the rule stored is the one float32 logits of
+    the same weights give (what predict computes), not one fitted on bf16 logits."""
+    overrides = ("model=tiny_cnn", "trainer.precision=bf16-mixed", "trainer.max_epochs=1", "data.val_size=100")
+    cfg = train_cfg(*overrides, "data.batch_size=50", "callbacks=none", "logger=none", data_dir=tiny_mnist)
+    check_config(cfg)
+    datamodule, model, trainer = instantiate(cfg.data), instantiate(cfg.model), make_trainer(cfg)
+    dtypes: set[torch.dtype] = set()
+    model.net.register_forward_hook(lambda net, args, out: dtypes.add(out.dtype) if net.training else None)
+    trainer.fit(model, datamodule=datamodule)
+    assert dtypes == {torch.bfloat16}  # the training steps did run in bf16
+    stored = float(model.temperature), float(model.threshold)
+    images, labels = (torch.cat(t) for t in zip(*datamodule.val_dataloader(), strict=True))
+    model.eval()
+    with torch.no_grad():
+        logits = members(model.net(images))  # float32, as predict reads
+    refit = model.calibrate({"mnist": (logits, labels)})
+    assert (refit.temperature, refit.threshold) == stored
+
+
+@pytest.mark.parametrize("precision", ["bf16-true", "16-true", "64-true"])
+def test_precision_that_stores_other_weights_is_refused(precision: str, train_cfg: Callable[..., DictConfig]) -> None:
+    with pytest.raises(ConfigError, match=f"trainer.precision={precision}: digit_lit keeps the weights in float32"):
+        check_config(train_cfg(f"trainer.precision={precision}"))
 
 
 def test_cli_writes_run_dir(tiny_mnist: Path, tmp_path: Path) -> None:
