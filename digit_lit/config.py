@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
@@ -43,6 +42,12 @@ def _positive(cfg: DictConfig, key: str, allow_minus_one: bool = False) -> None:
         raise ConfigError(f"{key}={value!r} must be a positive integer")
 
 
+def _cuda() -> bool:
+    import torch  # here, not at the top: the checks run before the CLI pays for torch (see train.train)
+
+    return torch.cuda.is_available()
+
+
 def check_config(cfg: DictConfig) -> None:
     """Fail fast, in one line, on settings that would otherwise crash deep inside a run."""
     # data.* sizes are checked by MNISTDataModule itself, which Python users build directly too
@@ -63,7 +68,7 @@ def check_config(cfg: DictConfig) -> None:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed={seed!r} must be an integer (or null for an unseeded run)")
     accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+    if accelerator in ("gpu", "cuda") and not _cuda():
         raise ConfigError(
             "trainer=gpu needs a CUDA GPU and this machine has none (torch.cuda.is_available() is False); "
             "use trainer=cpu"

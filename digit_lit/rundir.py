@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from digit_lit.errors import ConfigError, DigitLitError, fail
@@ -30,12 +29,23 @@ from digit_lit.files import OutputError
 LOCK = ".lock"
 RUN_MARKERS = ("metrics.json", "config.yaml", "checkpoints")  # what makes a folder hold a run
 RUN_OUTPUTS = (*RUN_MARKERS, "tensorboard", "csv", "misclassified.png")  # what overwrite=true removes
+RANK_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # lightning.fabric.utilities.rank_zero's
 _held: list[int] = []  # the lock's descriptors: open, and so locked, until the process ends
+
+
+def _rank() -> int:
+    """This process's rank as Lightning's `rank_zero_only.rank` reads it at import, from the environment its launchers
+    (and torchrun, SLURM) give their workers: read here without importing Lightning (~5 s), so that a run refused
+    for a bad setting is refused in about a second (tests/test_reliability.py checks the two agree)."""
+    for key in RANK_KEYS:
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
 
 
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if rank_zero_only.rank != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
+        if _rank() != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
             return
         overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
         try:

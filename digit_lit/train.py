@@ -7,15 +7,11 @@ import time
 from typing import Any
 
 import hydra
-import lightning as L
 from omegaconf import DictConfig
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit import report
 from digit_lit.config import check_config, instantiate
 from digit_lit.errors import command_line, exit_cleanly
-from digit_lit.module import DigitClassifier
-from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +19,13 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     log.info(f"run dir: {cfg.paths.output_dir}")
     check_config(cfg)
+    # Lightning (and torch) take ~5 s to import: a bad setting is refused above, before they are, in about a second
+    import lightning as L
+
+    from digit_lit import report
+    from digit_lit.module import DigitClassifier
+    from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
+
     resume = resume_path(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)

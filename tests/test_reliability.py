@@ -75,6 +75,32 @@ def test_bad_settings_are_one_line(override: str, message: str, tmp_path: Path) 
     assert not (tmp_path / "run").exists()  # refused before the run started: no folder left
 
 
+def test_bad_settings_are_refused_before_lightning_is_imported() -> None:
+    """The train CLI checks its settings before it imports Lightning and torch (~5 s): a bad setting is one line in
+    about a second. Importing the entry point and the run dir's Hydra callback must not pull them in."""
+    probe = "import sys, digit_lit.train, digit_lit.rundir; print(sorted({'torch', 'lightning'} & set(sys.modules)))"
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"LOCAL_RANK": "1"}, {"RANK": "0", "LOCAL_RANK": "1"}, {"SLURM_PROCID": "3"}, {"JSM_NAMESPACE_RANK": "2"}],
+)
+def test_run_dir_rank_is_lightnings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """rundir reads the rank from the environment as Lightning's rank_zero_only does at import (without importing
+    Lightning): a DDP worker (rank > 0) never claims the run dir its rank 0 holds."""
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
+    from digit_lit.rundir import RANK_KEYS, _rank
+
+    for key in RANK_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert _rank() == (_get_rank() or 0)
+
+
 def test_unknown_group_option_names_the_choices(tmp_path: Path) -> None:
     res = cli("digit_lit.train", "model=transformer", f"hydra.run.dir={tmp_path}/run")
     assert res.returncode == 2 and "Traceback" not in res.stderr
