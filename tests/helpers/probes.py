@@ -46,6 +46,10 @@ class SignalAt(L.Callback):
         self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if trainer.global_step == self.step:
+            if self.signal == "SIGINT" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+                # started in the background by a non-interactive shell (`cmd &`), a process inherits SIGINT ignored
+                # and Python installs no KeyboardInterrupt for it; Ctrl+C at a terminal finds Python's own handler
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), getattr(signal, self.signal))
 
 
