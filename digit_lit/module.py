@@ -102,7 +102,7 @@ class DigitClassifier(L.LightningModule):
         tested) on what `predict` computes, float32 in torch and ONNX Runtime; fitted on bf16 logits, a threshold
         that close to 1 would not be the one the shipped model meets. Mixed precision speeds up training only."""
         with torch.autocast(self.device.type, enabled=False):
-            return members(self.net(x.float()))
+            return members(self.net(x))
 
     def rule(self) -> Rule | None:
         """The decision rule as calibrated so far (None before the first validation epoch)."""
