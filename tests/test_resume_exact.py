@@ -30,7 +30,7 @@ COMMON = [
 ]
 # where last.ckpt stands when the run is killed at step 70: the end of epoch 0 (saved after its validation), or
 # step 60, a third into epoch 1 (checkpoints every 20 steps)
-WHERE = {"epoch_end": ([], 50), "mid_epoch": (["+callbacks.model_checkpoint.every_n_train_steps=20"], 60)}
+WHERE = {"epoch_end": ([], 50), "mid_epoch": (["+callbacks.last_checkpoint.every_n_train_steps=20"], 60)}
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,20 @@ def test_short_run_learns_and_writes_outputs(tiny_mnist: Path, train_cfg: Callab
     assert float(ckpt["state_dict"]["temperature"]) > 0 and "threshold" in ckpt["state_dict"]
 
 
+def test_last_ckpt_is_the_last_epoch_when_val_acc_stopped_improving(
+    tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
+) -> None:
+    """The fake digits are read perfectly from the first epoch on (val/acc 1.0), so the best checkpoint is epoch 0;
+    last.ckpt must still be the last epoch's (Lightning 2.6's save_last left it at the best one)."""
+    overrides = ("model=mlp", "trainer.max_epochs=3", "data.val_size=100", "data.batch_size=50", "logger=none")
+    metrics = train(train_cfg(*overrides, data_dir=tiny_mnist))
+    best = torch.load(metrics["best_ckpt"], weights_only=True)
+    last = torch.load(Path(metrics["best_ckpt"]).parent / "last.ckpt", weights_only=True)
+    assert (last["epoch"], last["global_step"]) == (2, 30)  # 500 training digits, 10 steps an epoch
+    assert best["epoch"] == 0 < last["epoch"]
+    assert last["digit_lit"]["rule"] != {}  # calibrated at its own validation, as every checkpoint
+
+
 def test_mixed_precision_trains_in_bf16_and_calibrates_in_float32(
     tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
 ) -> None:
