@@ -12,10 +12,12 @@ from digit_lit.data import load_split
 from digit_lit.guard import Guard
 
 
-def first_test_digits(description: str, n: int) -> tuple[Guard, np.ndarray, np.ndarray]:
-    """Parse the command line, load the guard and the first N official test digits (uint8 [N, 28, 28], labels [N]),
-    and print which model reads how many."""
-    parser = argparse.ArgumentParser(description=description)
+def first_test_digits(
+    description: str, n: int, parser: argparse.ArgumentParser | None = None
+) -> tuple[Guard, np.ndarray, np.ndarray]:
+    """Parse the command line (with a benchmark's own `parser`, which these arguments join), load the guard and the
+    first N official test digits (uint8 [N, 28, 28], labels [N]), and print which model reads how many."""
+    parser = argparse.ArgumentParser(description=description) if parser is None else parser
     parser.add_argument("model", help="a guard's .ckpt or .onnx")
     parser.add_argument("--n", type=int, default=n)
     parser.add_argument("--data-dir", default="data")

@@ -534,7 +534,7 @@ class Candidates:
 
 def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidates:
     """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
-    found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE)
+    found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE, edge_to_edge=False)
     atoms, along, height, _ = atoms_of(found.mask)
     faint, gone = lost(found, atoms, height)
     tall = [a for a in atoms if a.height >= MIN_DIGIT_HEIGHT * height]

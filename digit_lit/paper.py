@@ -58,7 +58,9 @@ def otsu(values: np.ndarray) -> float:
     omega = np.cumsum(p)
     mu = np.cumsum(p * edges[:-1])
     between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
-    return float(edges[int(np.argmax(between))])
+    # the split after the dark class's last bin: its upper edge (its lower edge put that bin's values, in a picture
+    # of two grey levels all the dark ones, on the light side: a light digit on dark grey read as dark on light)
+    return float(edges[int(np.argmax(between)) + 1])
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -147,6 +149,8 @@ def sheet(grey: np.ndarray) -> np.ndarray | None:
     cells = np.indices(small.shape).reshape(2, -1).T
     inside = (cells @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9).all(1).reshape(small.shape)
     desk = ~inside
+    if not desk.any():  # the sheet's hull fills the picture: no desk to cover
+        return None
     ring = inside & ~ndimage.binary_erosion(inside, iterations=SHEET_EDGE + 1, border_value=1)
     ring &= ndimage.binary_erosion(inside, border_value=1)  # the outermost pixels blend with the desk
     outer = desk & ~ndimage.binary_erosion(desk, iterations=SHEET_EDGE, border_value=1)

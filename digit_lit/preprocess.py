@@ -21,11 +21,13 @@ from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
-PREPROCESS_VERSION = 3
+PREPROCESS_VERSION = 4
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
 CUT_TO_DIGIT = 20  # a picture this long or less is cut to its digit (8x8 scans, crops): ink fills it, light is even
+EDGE_TO_EDGE = 0.03  # ... and so is one whose ink reaches this share of its side from two opposite edges (enlarged)
+MAX_NATIVE = 384  # pictures up to this long are checked for an enlargement by repeated pixels (`native`)
 MNIST_STROKE = 2.5  # typical MNIST stroke width, in pixels of the 20x20 box
 MIN_SHARE = 0.05  # a mark with less ink (area x contrast) than this share of the heaviest is a speck ...
 MIN_MARK = 4  # ... and so is one of fewer pixels than this (dust, salt-and-pepper noise)
@@ -113,7 +115,7 @@ def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:
     w, h = img.size
     if w * h > MAX_PIXELS:  # before any pixel is decoded (turning a picture upright decodes it)
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
-    img = upright(img)
+    img = native(upright(img))
     w, h = img.size
     if w < 8 or h < 8:
         raise PreprocessError(f"image is {w}x{h} pixels; a digit needs at least 8x8")
@@ -130,6 +132,36 @@ def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:
         size = (round(grey.shape[1] * f), round(grey.shape[0] * f))
         grey = np.clip(paper.resize(grey, size, Image.Resampling.BICUBIC), 0.0, 1.0)  # bicubic overshoots at edges
     return grey, (w, h)
+
+
+def native(img: Image.Image) -> Image.Image:
+    """A picture enlarged by repeating its pixels (nearest neighbour, by whole factors: an 8x8 scan shown at 64x64)
+    as it was before: exactly, since every block is one pixel repeated. Read enlarged, its blocks' steps were taken
+    for the strokes' shape (jagged, broken views). Any other picture is returned as it is."""
+    if max(img.size) > MAX_NATIVE:
+        return img
+    a = np.asarray(img)
+    if a.ndim == 2:
+        a = a[..., None]
+    if min(a.shape[:2]) < 16:
+        return img
+    # blocks of two or more rows: the first row repeats, and of any three rows in a row two are the same (and so for
+    # columns); a photo's or a drawing's are not, and most pictures stop at these few rows
+    h, w = a.shape[0] // 2, a.shape[1] // 2
+    if (a[0] != a[1]).any() or ((a[h - 1] != a[h]).any() and (a[h] != a[h + 1]).any()):
+        return img
+    if (a[:, 0] != a[:, 1]).any() or ((a[:, w - 1] != a[:, w]).any() and (a[:, w] != a[:, w + 1]).any()):
+        return img
+    factors = []
+    for change in ((a[1:] != a[:-1]).any((1, 2)), (a[:, 1:] != a[:, :-1]).any((0, 2))):  # rows, columns
+        runs = np.diff(np.concatenate([[0], np.flatnonzero(change) + 1, [len(change) + 1]]))
+        factors.append(int(np.gcd.reduce(runs)))
+    k_rows, k_cols = factors
+    if min(k_rows, k_cols) < 2 or a.shape[0] // k_rows < 8 or a.shape[1] // k_cols < 8:
+        return img
+    small = img.resize((a.shape[1] // k_cols, a.shape[0] // k_rows), Image.Resampling.NEAREST)
+    small.info = img.info  # transparency and the like
+    return small
 
 
 def noise_level(contrast: np.ndarray) -> float:
@@ -149,10 +181,13 @@ class Ink:
     scale: float
 
 
-def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float = MIN_SHARE) -> Ink:
+def ink(
+    image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float = MIN_SHARE, edge_to_edge: bool = True
+) -> Ink:
     """The ink of a picture brought to `side` px on its longest side (small pictures to MIN_SIDE); marks with less ink
     (area x contrast) than `min_share` of the heaviest are specks and dust. Raises PreprocessError when there is no
-    usable ink.
+    usable ink. A picture of CUT_TO_DIGIT px or less is cut to its digit, and so, with `edge_to_edge`, is one whose
+    ink runs from edge to edge (one digit: a code's line, cropped tight, runs so too and keeps its paper).
 
     The ink is the contrast with the paper under it (`paper.contrast`, light ink turned dark first), printed lines
     taken out (`ruled.unrule`). Marks are cut at the noise floor, so a faint stroke stays whole; the mask keeps their
@@ -162,7 +197,24 @@ def ink(image: Image.Image | np.ndarray, side: int = WORK_SIDE, min_share: float
     grey, size = _fit(img, side)
     if float(grey.max() - grey.min()) < 0.08:
         raise PreprocessError("image is blank (one colour, no ink)")
-    cut = max(size) <= CUT_TO_DIGIT
+    if max(size) <= CUT_TO_DIGIT:
+        return _ink(grey, size, min_share, cut=True)
+    found = _ink(grey, size, min_share, cut=False)
+    if not edge_to_edge:
+        return found
+    # ink from edge to edge: a picture cut to its digit but larger (an 8x8 scan enlarged smoothly, a tight crop);
+    # read as a picture with paper around the ink, its paper was misjudged and a tiny scan's faint strokes lost
+    rows, cols = np.flatnonzero(found.mask.any(1)), np.flatnonzero(found.mask.any(0))
+    margin = [EDGE_TO_EDGE * n for n in found.mask.shape]
+    if (rows[0] <= margin[0] and rows[-1] >= found.mask.shape[0] - 1 - margin[0]) or (
+        cols[0] <= margin[1] and cols[-1] >= found.mask.shape[1] - 1 - margin[1]
+    ):
+        return _ink(grey, size, min_share, cut=True)
+    return found
+
+
+def _ink(grey: np.ndarray, size: tuple[int, int], min_share: float, cut: bool) -> Ink:
+    """`ink` of a picture at working size (`grey`, from a picture of `size`), `cut` to its digit or not."""
     on_sheet = None if cut else paper.sheet(grey)
     grey = grey if on_sheet is None else on_sheet  # a photo of a sheet on a desk: the desk covered by paper
     if paper.light_ink(grey, cut):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digit_lit import paper
+from digit_lit import paper, preprocess
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import CIRCLED, MNIST_STROKE, UNDERLINED, PreprocessError, frame, stroke_width, to_mnist
 from digit_lit.world import READABLE, agreement
@@ -127,6 +128,67 @@ def test_thick_digit_filling_an_8x8_scan_is_kept(shape: list, pen: float, light_
     ink = drawing((32, 32), (5, 1, 27, 31), pen, shape)
     assert (ink > 0.5).mean() > 0.45
     assert kept(tiny_scan(ink, light_ink=light_ink), ink) >= READABLE
+
+
+def optdigits_two(side: int = 8) -> np.ndarray:
+    """A 2 as UCI optdigits stores it: its ink fills the height of a 32x32 frame, counted in blocks, 17 grey levels,
+    bright on black. uint8 RGB [side, side, 3]; and the drawing."""
+    return tiny_scan(drawing((32, 32), (5, 1, 27, 31), 5.0, TWO), side=side)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8, 40])
+@pytest.mark.parametrize("mode", ["L", "RGB", "P"])
+def test_a_tiny_scan_enlarged_by_repeated_pixels_is_read_as_itself(factor: int, mode: str) -> None:
+    """An 8x8 scan shown larger by repeating its pixels (nearest neighbour) is the same picture: read enlarged, the
+    blocks' steps were taken for the strokes' shape (jagged, broken strokes, fewer digits accepted)."""
+    small = Image.fromarray(optdigits_two()).convert(mode)
+    big = small.resize((8 * factor, 8 * factor), Image.Resampling.NEAREST)
+    assert preprocess.native(big).size == (8, 8)
+    assert np.array_equal(to_mnist(big), to_mnist(small))
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        pytest.param(lambda: Image.fromarray(optdigits_two(12)).resize((36, 24)), id="enlarged 3x by 2x"),
+        pytest.param(lambda: Image.fromarray(drawing((300, 300), (100, 80, 200, 220), 8.0)), id="a drawing"),
+        pytest.param(lambda: Image.fromarray(optdigits_two()).resize((61, 61), Image.Resampling.NEAREST), id="8 to 61"),
+        pytest.param(lambda: draw_seven((280, 280), (80, 40, 200, 240), (255, 255, 255), (0, 0, 0), 20), id="a 7"),
+    ],
+)
+def test_only_whole_repeats_in_both_directions_are_undone(picture: object) -> None:
+    """Anything but an enlargement by whole factors in both directions is read as it is (a drawing's blank margin
+    repeats rows, its strokes do not), and nothing is shrunk under 8 px."""
+    img = picture()  # type: ignore[operator]
+    small = preprocess.native(img)
+    assert small is img or (min(small.size) >= 8 and small.size != img.size)
+    if small is not img:  # "enlarged 3x by 2x": undone exactly
+        assert np.array_equal(np.asarray(small.resize(img.size, Image.Resampling.NEAREST)), np.asarray(img))
+
+
+@pytest.mark.parametrize("how", [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC], ids=["bilinear", "bicubic"])
+def test_a_tiny_scan_enlarged_smoothly_is_read_as_cut_to_its_digit(how: Image.Resampling) -> None:
+    """A tiny scan enlarged smoothly (to 64 px) has no paper around its ink, which runs from its top to its bottom: it
+    is read as a picture cut to its digit, as the scan itself is (read with paper around it, its faint strokes were
+    lost: the 2's foot)."""
+    ink = drawing((32, 32), (5, 1, 27, 31), 5.0, TWO)
+    big = Image.fromarray(optdigits_two()).resize((64, 64), how)
+    assert kept(np.asarray(big), ink) >= READABLE
+    assert np.abs(to_mnist(big) - to_mnist(Image.fromarray(optdigits_two()))).mean() < 0.05
+
+
+@pytest.mark.parametrize(
+    ("paper_level", "ink_level"), [(0, 255), (50, 230), (100, 250), (230, 50), (255, 0)], ids=lambda v: str(v)
+)
+def test_an_8x8_scan_of_two_grey_levels_keeps_its_polarity(paper_level: int, ink_level: int) -> None:
+    """A 1-bit 8x8 scan stored with other levels than black and white (light ink on dark grey: a board, a colour map).
+    Otsu's split of two levels fell on the lower edge of the dark level's own bin, so the dark ground counted as
+    light and the paper was read as the ink."""
+    ink = drawing((32, 32), (5, 1, 27, 31), 5.0, TWO)
+    bits = tiny_scan(ink, levels=2)[..., 0] > 127
+    picture = np.where(bits, ink_level, paper_level).astype(np.uint8)
+    assert paper.light_ink(picture.astype(np.float32) / 255, cut_to_digit=True) == (ink_level > paper_level)
+    assert kept(picture, ink) >= READABLE
 
 
 def test_dark_speck_beside_a_faint_fine_pen_digit_is_dropped() -> None:
@@ -353,6 +415,17 @@ def test_a_sheet_is_found_only_where_there_is_one(picture: object) -> None:
     img = picture()  # type: ignore[operator]
     grey = np.asarray(img.convert("L"), np.float32) / 255
     assert paper.sheet(grey) is None
+
+
+def test_a_light_region_whose_outline_fills_the_picture_is_no_sheet() -> None:
+    """Light paper reaching all four corners, dark strips along the middle of each side: every test of a sheet passes
+    but its outline (a convex hull) covers the whole picture, so there is no desk to cover (it took the median of no
+    pixels, with numpy's warning)."""
+    grey = np.full((96, 96), 0.9, np.float32)
+    grey[:3, 33:63] = grey[-3:, 33:63] = grey[33:63, :3] = grey[33:63, -3:] = 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert paper.sheet(grey) is None
 
 
 # ---------------------------------------------------------------- marks around the digit
