@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 6
+RENDER_VERSION = 7
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -92,6 +92,11 @@ SHADOW_EDGE = (0.1, 0.4)  # ... the width of its soft edge, as a share of the pa
 SHADOW_PLACE = (-0.3, 0.3)  # ... and where the edge runs, from the page's centre, as a share of the page
 COLOUR_CAST = 0.08  # photos: white balance, +- per channel, multiplies the whole picture
 NOISE = {"clean": 0.01, "scan": 0.03, "photo": 0.06, "lowres": 0.04, "tiny": 0.0}  # largest sensor noise std
+# photos: camera pixels per pixel of the picture as sent (log-uniform). A phone photographs the page at several
+# times the size it is sent at, and shrinking averages the sensor noise down by this factor (1: a camera at the
+# picture's own size, a webcam). Noise drawn at the page's size hid fine pens' lines no camera loses
+# (benchmarks/camera_photos.py)
+CAMERA_PX = (1.0, 8.0)
 BLUR_MNIST_PX = {"clean": 0.3, "scan": 0.6, "photo": 0.9, "lowres": 0.6}  # largest blur sigma, relative to the ink
 P_BILEVEL = 0.15  # scans: a black-and-white (1-bit) scanner
 LOWRES_INK_PX = (10, 22)  # lowres look: the ink is this many px tall once shrunk ...
@@ -101,6 +106,8 @@ TINY_FRAME = 32  # ... the ink first fills the height of a 32x32 frame (optdigit
 TINY_LEVELS = {17: 0.6, 2: 0.1, 5: 0.1, 256: 0.2}  # grey levels of a tiny scan (optdigits counts 0..16)
 P_TINY_BINARY = 0.7  # tiny scans count ink of a 1-bit bitmap (like optdigits' 32x32 -> 8x8 block counts)
 P_TINY_LIGHT_INK = 0.6  # tiny scans are stored as ink values: bright ink on black, unless saved inverted
+P_TINY_ENLARGED, TINY_ENLARGE = 0.3, (2, 8)  # ... and shown enlarged (a whole factor: 8x8 as 16x16 to 64x64) ...
+TINY_ENLARGE_BY = {"nearest": 0.3, "bilinear": 0.35, "bicubic": 0.35}  # ... by repeating pixels, or smoothly
 P_JPEG = {"clean": 0.3, "scan": 0.6, "photo": 0.85, "lowres": 0.5, "tiny": 0.0}  # P of JPEG compression
 JPEG_QUALITY = {"clean": (80, 95), "scan": (30, 95), "photo": (15, 95), "lowres": (20, 90)}
 
@@ -108,6 +115,9 @@ REFUSED, READ, LOST = 0, 1, 2  # what became of a world picture (world_views' st
 READABLE = 0.8  # a view whose `agreement` with its drawing is lower lost the digit to preprocessing (see world_views)
 CHUNK = 256  # pictures per pool task; each chunk has its own seed, so results do not depend on the worker count
 MNIST_STROKE_FRACTION = 0.125  # MNIST's stroke width over the digit's height (2.5 / 20): pens of other drawings
+# a pen redraws the digit only when its lines still cover this share of the written ink within half a stroke: a
+# fine pen that follows the skeleton of a loop written filled in draws a 6 as a 1 (no writer's fine pen does)
+PEN_KEEPS = 0.9
 
 
 def _pick(table: dict[K, Any], rng: np.random.Generator) -> K:
@@ -451,6 +461,13 @@ def uneven_light(
     return np.clip(rgb * light[..., None] * cast, 0, 1).astype(np.float32)
 
 
+def noise_std(look: str, rng: np.random.Generator) -> float:
+    """A random sensor noise level (std) of a picture of `look` at the size it is sent: a photo's is its camera's,
+    averaged down by shrinking CAMERA_PX camera pixels into each of the picture's."""
+    sigma = _uniform(rng, (0.0, NOISE[look]))
+    return sigma / _log_uniform(rng, CAMERA_PX) if look == "photo" else sigma
+
+
 def sensor_noise(rgb: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
     """Gaussian noise of std `sigma`, independent per pixel and channel, as a camera sensor adds."""
     if sigma <= 0:
@@ -540,7 +557,12 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     look = pick_look(rng) if look is None else look
     ink = np.asarray(ink, dtype=np.float32)
     if look == "tiny":
-        return Image.fromarray(_to_uint8(tiny_scan(ink, rng)))
+        img = Image.fromarray(_to_uint8(tiny_scan(ink, rng)))
+        if rng.random() < P_TINY_ENLARGED:
+            how = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR}
+            side = img.size[0] * int(rng.integers(TINY_ENLARGE[0], TINY_ENLARGE[1] + 1))
+            img = img.resize((side, side), how.get(_pick(TINY_ENLARGE_BY, rng), Image.Resampling.BICUBIC))
+        return img
     tall = ink_height(ink)
     # lowres pictures were taken as scans or photos first, then lost their resolution
     style = look if look != "lowres" else ("scan", "photo")[int(rng.integers(0, 2))]
@@ -559,7 +581,7 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     if style == "photo":
         rgb = uneven_light(rgb, rng)
     rgb = blur(rgb, _uniform(rng, (0.0, BLUR_MNIST_PX[look])) * tall / 20)
-    rgb = sensor_noise(rgb, rng, _uniform(rng, (0.0, NOISE[look])))
+    rgb = sensor_noise(rgb, rng, noise_std(look, rng))
     if look == "scan" and rng.random() < P_BILEVEL:
         rgb = bilevel(rgb)
     if look == "lowres":
@@ -578,8 +600,25 @@ def on_page(ink: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]
 
 
 def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page`."""
-    return on_page(pen(handwriting(digit, rng), rng), rng)
+    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page`; with the
+    writer's own pen where the other one would change its shape (`keeps_shape`)."""
+    written = handwriting(digit, rng)
+    drawn = pen(written, rng)
+    return on_page(drawn if keeps_shape(written, drawn) else pen(written, rng, width=1.0), rng)
+
+
+def keeps_shape(written: np.ndarray, drawn: np.ndarray) -> bool:
+    """Whether a pen's drawing (`pen` of `written`) still covers PEN_KEEPS of the written ink within half its stroke.
+    A fine pen follows the skeleton of the strokes, which is the digit's path, except where a loop was written
+    filled in (a thick pen's small 6, 8 or 9): there the skeleton is a line, and the digit turns into another."""
+    margin = (drawn.shape[0] - written.shape[0]) // 2  # a marker's drawing has a border grown around it
+    drawn = drawn[margin : margin + written.shape[0], margin : margin + written.shape[1]]
+    ink = written > 0.5
+    if not ink.any() or drawn.max() <= 0:
+        return True
+    reach = max(1, round(stroke_width(written) / 2))
+    near = ndimage.binary_dilation(drawn > 0.3 * float(drawn.max()), iterations=reach)
+    return float((ink & near).sum()) >= PEN_KEEPS * float(ink.sum())
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
