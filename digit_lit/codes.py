@@ -83,16 +83,16 @@ def _pick(table: dict[str, float], rng: np.random.Generator) -> str:
 
 def _tile(digit: np.ndarray, rng: np.random.Generator, height: int, hand: dict[str, float]) -> np.ndarray:
     """One digit in the code's hand and pen, its ink `height` px tall, trimmed to its ink."""
-    written = world.handwriting(
+    drawn = world.handwriting(
         digit,
         rng,
         shear=hand["shear"] + _u(rng, (-SLANT_JITTER, SLANT_JITTER)),
         angle=_u(rng, ANGLE_DEG),
         aspect=hand["aspect"] * _u(rng, ASPECT_JITTER),
     )
-    drawn = world.pen(written, rng, width=hand["pen"])
-    if not world.keeps_shape(written, drawn):  # as `world.draw_page`: a pen that would make it another digit
-        drawn = world.pen(written, rng, width=1.0)
+    # one pen for the whole line, never `world.keeps_shape`'s natural one for a single digit: a code of fine strokes
+    # with one digit in a heavier pen was read as that digit alone (the others' ink fell under the specks' share)
+    drawn = world.pen(drawn, rng, width=hand["pen"])
     placed = world.place(drawn, rng, page=(height, 4 * height), height=height, top_left=(0, 0))
     cols = np.flatnonzero(placed.max(0) > SOFT_LEVEL)
     return placed[:, cols[0] : cols[-1] + 1] if len(cols) else placed[:, :1]
