@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit, from any directory
@@ -63,11 +64,14 @@ def world_photo(digit: np.ndarray, rng: np.random.Generator, side: int) -> tuple
     return world.photo_effects(page, rng, look="photo"), kind
 
 
-def measure(guard: Guard, digits: np.ndarray, truth: np.ndarray, make: object, side: int) -> dict[str, list[int]]:
+Maker = Callable[[np.ndarray, np.random.Generator, int], tuple[Image.Image, str]]
+
+
+def measure(guard: Guard, digits: np.ndarray, truth: np.ndarray, make: Maker, side: int) -> dict[str, list[int]]:
     """Per pen kind: [pictures, read right, accepted, wrong accepts, unusable]."""
     counts: dict[str, list[int]] = {}
     for n, digit in enumerate(digits):
-        picture, kind = make(digit, np.random.default_rng([7, n]), side)  # type: ignore[operator]
+        picture, kind = make(digit, np.random.default_rng([7, n]), side)
         row = counts.setdefault(kind, [0] * 5)
         row[0] += 1
         try:

@@ -140,6 +140,14 @@ def _resize(a: np.ndarray, size: tuple[int, int], resample: Image.Resampling) ->
     return np.asarray(Image.fromarray(np.ascontiguousarray(a, dtype=np.float32), mode="F").resize(size, resample))
 
 
+# enlarging by name (low-resolution pictures, tiny scans)
+RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+}
+
+
 def _trim(ink: np.ndarray, level: float = 0.05) -> np.ndarray:
     """The ink's bounding box cut out of a drawing (the whole drawing when it holds no ink)."""
     rows, cols = np.flatnonzero(ink.max(1) > level), np.flatnonzero(ink.max(0) > level)
@@ -508,8 +516,7 @@ def low_resolution(
     small = (max(8, round(w * scale)), max(8, round(h * scale)))
     img = Image.fromarray(_to_uint8(rgb)).resize(small, Image.Resampling.BOX)
     if upscale != "none":
-        how = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR}
-        img = img.resize((w, h), how.get(upscale, Image.Resampling.BICUBIC))
+        img = img.resize((w, h), RESAMPLE[upscale])
     return np.asarray(img, dtype=np.float32) / 255
 
 
@@ -559,9 +566,8 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     if look == "tiny":
         img = Image.fromarray(_to_uint8(tiny_scan(ink, rng)))
         if rng.random() < P_TINY_ENLARGED:
-            how = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR}
             side = img.size[0] * int(rng.integers(TINY_ENLARGE[0], TINY_ENLARGE[1] + 1))
-            img = img.resize((side, side), how.get(_pick(TINY_ENLARGE_BY, rng), Image.Resampling.BICUBIC))
+            img = img.resize((side, side), RESAMPLE[_pick(TINY_ENLARGE_BY, rng)])
         return img
     tall = ink_height(ink)
     # lowres pictures were taken as scans or photos first, then lost their resolution
