@@ -91,7 +91,7 @@ def _tile(digit: np.ndarray, rng: np.random.Generator, height: int, hand: dict[s
         aspect=hand["aspect"] * _u(rng, ASPECT_JITTER),
     )
     # one pen for the whole line, never `world.keeps_shape`'s natural one for a single digit: a code of fine strokes
-    # with one digit in a heavier pen was read as that digit alone (the others' ink fell under the specks' share)
+    # with one digit in a heavier pen was read as that digit alone (the others fell under the line's ink level)
     drawn = world.pen(drawn, rng, width=hand["pen"])
     placed = world.place(drawn, rng, page=(height, 4 * height), height=height, top_left=(0, 0))
     cols = np.flatnonzero(placed.max(0) > SOFT_LEVEL)
