@@ -35,11 +35,15 @@ JPEG_QUALITY = (60, 95)  # phones save at high quality
 UPSAMPLE = 8  # the hand is drawn 8x MNIST's size, so that the fine pen's lines stay whole when enlarged
 
 
+def redrawn(written: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The drawing in a pen drawn as `world.pen` draws one (its kind, then its width), and that kind."""
+    kind = world._pick(world.PEN_KINDS, rng)
+    return world.pen(written, rng, width=world._uniform(rng, world.PEN_WIDTH[kind])), kind
+
+
 def camera_photo(digit: np.ndarray, rng: np.random.Generator, side: int) -> tuple[Image.Image, str]:
     """One test digit as a phone photo `side` px wide, and the kind of pen it was written with."""
-    written = world.handwriting(digit, rng, upsample=UPSAMPLE)
-    kind = world._pick(world.PEN_KINDS, rng)
-    ink = world.pen(written, rng, width=world._uniform(rng, world.PEN_WIDTH[kind]))
+    ink, kind = redrawn(world.handwriting(digit, rng, upsample=UPSAMPLE), rng)
     h, w = round(side * 0.75), side
     tall = round(h * world._log_uniform(rng, FILL))
     wide = min(w, max(1, round(tall * ink.shape[1] / ink.shape[0])))
@@ -58,10 +62,8 @@ def camera_photo(digit: np.ndarray, rng: np.random.Generator, side: int) -> tupl
 
 def world_photo(digit: np.ndarray, rng: np.random.Generator, side: int) -> tuple[Image.Image, str]:
     """The same digit in the world's photo look (a page of 24-320 px), and the kind of pen."""
-    written = world.handwriting(digit, rng)
-    kind = world._pick(world.PEN_KINDS, rng)
-    page = world.place(world.pen(written, rng, width=world._uniform(rng, world.PEN_WIDTH[kind])), rng)
-    return world.photo_effects(page, rng, look="photo"), kind
+    ink, kind = redrawn(world.handwriting(digit, rng), rng)
+    return world.photo_effects(world.place(ink, rng), rng, look="photo"), kind
 
 
 Maker = Callable[[np.ndarray, np.random.Generator, int], tuple[Image.Image, str]]
