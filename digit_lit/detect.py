@@ -58,6 +58,7 @@ FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 to
 BAND = 0.25  # the line's digits lie within this of its digits' median top and bottom (above or below: not the code)
 SMALL = 0.3  # a mark under this in both height and width is a speck, or a dot that belongs to the digit it lies over
 MIN_DIGIT_HEIGHT = 0.6  # a digit is at least this tall (a 5's detached bar alone is not a digit)
+MAX_STROKE = 0.3  # a digit's strokes are at most this wide (a marker's); a faint patch with wider "strokes" is shade
 MAX_DIGIT_WIDTH = 1.4  # ... and at most this wide along the slant (wider ink is several digits, or one sure digit)
 JOIN_GAP = 0.1  # parts of one digit are at most this far apart along the slant (further apart: two digits)
 CUT_WIDTH = 0.5  # a mark wider than this may be touching digits: cuts are tried
@@ -587,32 +588,53 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
     when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Returns the
     faint marks (a label image) and the label and box of each one lost."""
-    faint, n = ndimage.label(found.grey > 0, structure=np.ones((3, 3)))
+    # the marks from the noise floor up (`Ink.faint`): a digit under half the line's ink level has no soft edge
+    # in `grey` either, and was lost unseen
+    contrast = found.grey if found.faint is None else found.faint
+    faint, n = ndimage.label(contrast > 0, structure=np.ones((3, 3)))
     read = np.zeros(faint.shape, bool)
     for a in atoms:
         read[a.y : a.y + a.height, a.x : a.x + a.width] |= a.mask
     tall = MIN_DIGIT_HEIGHT * height
     marks = ndimage.find_objects(faint)
     held = ndimage.find_objects(np.where(read, faint, 0), max_label=n)  # the read ink's box in each faint mark
+    seen = ndimage.find_objects(np.where(found.grey > 0, faint, 0), max_label=n)  # its part over half the level
     return faint, [
         (k + 1, mark)
-        for k, (mark, inked) in enumerate(zip(marks, held, strict=True))
-        if mark[0].stop - mark[0].start >= tall and (inked is None or inked[0].stop - inked[0].start < tall)
+        for k, (mark, inked, over) in enumerate(zip(marks, held, seen, strict=True))
+        if mark[0].stop - mark[0].start >= tall
+        and (inked is None or inked[0].stop - inked[0].start < tall)
+        and (
+            (over is not None and over[0].stop - over[0].start >= tall) or strokes(contrast[mark], faint[mark] == k + 1)
+        )
     ]
+
+
+def strokes(contrast: np.ndarray, sel: np.ndarray) -> bool:
+    """Whether a faint mark (`sel` in its box, of `contrast`) is drawn in strokes at its own ink level (STROKE_LEVEL
+    of its typical contrast), as a digit is, and not a smooth patch of shade (uneven light, a shadow's edge): those
+    rise above the noise floor too, but their ink at their own level is a filled patch, its width the patch's."""
+    ink_of = sel & (contrast > STROKE_LEVEL * float(np.percentile(contrast[sel], 90)))
+    return bool(ink_of.any()) and stroke_width(np.pad(ink_of, 1)) <= MAX_STROKE * sel.shape[0]
 
 
 def relit(found: Ink, faint: np.ndarray, marks: list[tuple[int, tuple[slice, slice]]]) -> Ink:
     """`found` with each lost faint mark (label and box in `faint`, as `lost` gives them) at its own ink level, as
-    `ink` sets the heaviest mark's: its pixels above STROKE_LEVEL of its own strong ink become ink, and its strongest
-    ink is brought to 1 (a digit written lighter than its neighbours is read as the guard reads it alone)."""
+    `ink` sets the heaviest mark's: its pixels above STROKE_LEVEL of its own typical contrast become ink, its soft
+    edge from half that level, and its strongest ink is brought to 1 (a digit written lighter than its neighbours is
+    read as the guard reads it alone)."""
     grey, mask = found.grey.copy(), found.mask.copy()
+    contrast = found.grey if found.faint is None else found.faint
     for k, box in marks:
         sel = faint[box] == k
-        part = grey[box]
-        strong = float(np.percentile(part[sel], 90))
-        mask[box] |= sel & (part > STROKE_LEVEL * strong)
-        part[sel] = np.clip(part[sel] / strong, 0.0, 1.0)
-    return Ink(grey, mask, found.scale)
+        part = contrast[box]
+        level = STROKE_LEVEL * float(np.percentile(part[sel], 90))
+        ink_of = sel & (part > level)
+        mask[box] |= ink_of
+        strong = float(np.percentile(part[ink_of], 90)) if ink_of.any() else level
+        soft = np.clip((part - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0.0, 1.0)
+        grey[box] = np.where(sel, np.maximum(grey[box], soft), grey[box])
+    return Ink(grey, mask, found.scale, found.faint)
 
 
 def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: int | None = None) -> dict[str, Any]:

@@ -174,11 +174,14 @@ def noise_level(contrast: np.ndarray) -> float:
 class Ink:
     """A picture's ink at working resolution: `grey` in [0, 1] (soft strokes, strongest ink at 1), `mask` the ink kept
     (specks dropped), and `scale`, picture pixels per working pixel (to map boxes back onto the picture as it is
-    shown: upright)."""
+    shown: upright); `faint`, the contrast of the marks that are no specks, from the noise floor up, in [0, 1] (0
+    elsewhere): ink too faint for the level `grey` is cut at is still there (a code's lighter digit, which `detect`
+    reads at its own level)."""
 
     grey: np.ndarray
     mask: np.ndarray
     scale: float
+    faint: np.ndarray | None = None
 
 
 def ink(
@@ -233,13 +236,14 @@ def _ink(grey: np.ndarray, size: tuple[int, int], min_share: float, cut: bool) -
         raise PreprocessError("no ink found: the image looks blank")
     typical = float(np.percentile(distance[marks == int(np.argmax(weight))], 90))
     level = max(floor, STROKE_LEVEL * typical)
-    keep = ((weight > 0) & (weight >= min_share * weight.max()))[marks] & (distance > level)
+    marked = ((weight > 0) & (weight >= min_share * weight.max()))[marks]  # every mark that is no speck
+    keep = marked & (distance > level)
     if keep.sum() < 6:
         raise PreprocessError("no ink found: the image looks blank")
     # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
     soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(soft, keep, size[0] / contrast.shape[1])
+    return Ink(soft, keep, size[0] / contrast.shape[1], np.where(marked, distance, 0.0))
 
 
 def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
