@@ -598,19 +598,19 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     return img
 
 
-def on_page(ink: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A drawing on a random page, float [H, W] in [0, 1], and the look the picture will have (`pick_look`): placed
-    on the page, or filling the frame of a tiny scan."""
-    look = pick_look(rng)
+def on_page(ink: np.ndarray, rng: np.random.Generator, look: str | None = None) -> tuple[np.ndarray, str]:
+    """A drawing on a random page, float [H, W] in [0, 1], and the look the picture will have (`pick_look` when
+    None): placed on the page, or filling the frame of a tiny scan."""
+    look = pick_look(rng) if look is None else look
     return (fill_frame(ink) if look == "tiny" else place(ink, rng)), look
 
 
-def draw_page(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page`; with the
-    writer's own pen where the other one would change its shape (`keeps_shape`)."""
+def draw_page(digit: np.ndarray, rng: np.random.Generator, look: str | None = None) -> tuple[np.ndarray, str]:
+    """A 28x28 MNIST digit (uint8, white on black) written by another hand with another pen, `on_page` (in the
+    given look, or one drawn); with the writer's own pen where the other one would change its shape (`keeps_shape`)."""
     written = handwriting(digit, rng)
     drawn = pen(written, rng)
-    return on_page(drawn if keeps_shape(written, drawn) else pen(written, rng, width=1.0), rng)
+    return on_page(drawn if keeps_shape(written, drawn) else pen(written, rng, width=1.0), rng, look)
 
 
 def keeps_shape(written: np.ndarray, drawn: np.ndarray) -> bool:

@@ -379,6 +379,18 @@ def test_render_is_seeded() -> None:
     assert render(seven(), rng(4)).tobytes() != a.tobytes()
 
 
+@pytest.mark.parametrize("look", sorted(world.LOOKS))
+def test_draw_page_in_a_given_look(look: str) -> None:
+    """`draw_page(..., look=)` draws the page of that look (benchmarks/tiny_threshold.py draws tiny scans only): the
+    frame of a tiny scan, or a page with paper around the digit; with no look, the look is drawn as before."""
+    for seed in range(5):
+        page, got = world.draw_page(seven(), rng(seed), look=look)
+        assert got == look
+        assert (page.shape == (world.TINY_FRAME, world.TINY_FRAME)) == (look == "tiny")
+    drawn = [world.draw_page(seven(), rng(seed))[1] for seed in range(40)]
+    assert len(set(drawn)) > 1 and drawn == [world.draw_page(seven(), rng(seed))[1] for seed in range(40)]
+
+
 def test_render_and_view_give_mnist_like_digits() -> None:
     shown = 0
     for seed in range(30):
