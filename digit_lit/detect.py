@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -590,8 +590,7 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
     faint marks (a label image) and the label and box of each one lost."""
     # the marks from the noise floor up (`Ink.faint`): a digit under half the line's ink level has no soft edge
     # in `grey` either, and was lost unseen
-    contrast = found.grey if found.faint is None else found.faint
-    faint, n = ndimage.label(contrast > 0, structure=np.ones((3, 3)))
+    faint, n = ndimage.label(found.faint > 0, structure=np.ones((3, 3)))
     read = np.zeros(faint.shape, bool)
     for a in atoms:
         read[a.y : a.y + a.height, a.x : a.x + a.width] |= a.mask
@@ -605,16 +604,24 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
         if mark[0].stop - mark[0].start >= tall
         and (inked is None or inked[0].stop - inked[0].start < tall)
         and (
-            (over is not None and over[0].stop - over[0].start >= tall) or strokes(contrast[mark], faint[mark] == k + 1)
+            (over is not None and over[0].stop - over[0].start >= tall)
+            or strokes(found.faint[mark], faint[mark] == k + 1)
         )
     ]
 
 
+def own_ink(contrast: np.ndarray, sel: np.ndarray) -> tuple[float, np.ndarray]:
+    """A faint mark's own ink level (`sel` in its box, of `contrast`: STROKE_LEVEL of its typical contrast, as `ink`
+    sets the heaviest mark's) and its pixels above it."""
+    level = STROKE_LEVEL * float(np.percentile(contrast[sel], 90))
+    return level, sel & (contrast > level)
+
+
 def strokes(contrast: np.ndarray, sel: np.ndarray) -> bool:
-    """Whether a faint mark (`sel` in its box, of `contrast`) is drawn in strokes at its own ink level (STROKE_LEVEL
-    of its typical contrast), as a digit is, and not a smooth patch of shade (uneven light, a shadow's edge): those
-    rise above the noise floor too, but their ink at their own level is a filled patch, its width the patch's."""
-    ink_of = sel & (contrast > STROKE_LEVEL * float(np.percentile(contrast[sel], 90)))
+    """Whether a faint mark is drawn in strokes at its own ink level (`own_ink`), as a digit is, and not a smooth
+    patch of shade (uneven light, a shadow's edge): those rise above the noise floor too, but their ink at their own
+    level is a filled patch, its width the patch's."""
+    ink_of = own_ink(contrast, sel)[1]
     return bool(ink_of.any()) and stroke_width(np.pad(ink_of, 1)) <= MAX_STROKE * sel.shape[0]
 
 
@@ -624,17 +631,15 @@ def relit(found: Ink, faint: np.ndarray, marks: list[tuple[int, tuple[slice, sli
     edge from half that level, and its strongest ink is brought to 1 (a digit written lighter than its neighbours is
     read as the guard reads it alone)."""
     grey, mask = found.grey.copy(), found.mask.copy()
-    contrast = found.grey if found.faint is None else found.faint
     for k, box in marks:
         sel = faint[box] == k
-        part = contrast[box]
-        level = STROKE_LEVEL * float(np.percentile(part[sel], 90))
-        ink_of = sel & (part > level)
+        part = found.faint[box]
+        level, ink_of = own_ink(part, sel)
         mask[box] |= ink_of
         strong = float(np.percentile(part[ink_of], 90)) if ink_of.any() else level
         soft = np.clip((part - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0.0, 1.0)
         grey[box] = np.where(sel, np.maximum(grey[box], soft), grey[box])
-    return Ink(grey, mask, found.scale, found.faint)
+    return replace(found, grey=grey, mask=mask)
 
 
 def read_code(guard: Guard, picture: Image.Image | np.ndarray, expected_length: int | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
@@ -174,14 +175,20 @@ def noise_level(contrast: np.ndarray) -> float:
 class Ink:
     """A picture's ink at working resolution: `grey` in [0, 1] (soft strokes, strongest ink at 1), `mask` the ink kept
     (specks dropped), and `scale`, picture pixels per working pixel (to map boxes back onto the picture as it is
-    shown: upright); `faint`, the contrast of the marks that are no specks, from the noise floor up, in [0, 1] (0
-    elsewhere): ink too faint for the level `grey` is cut at is still there (a code's lighter digit, which `detect`
-    reads at its own level)."""
+    shown: upright); `contrast` in [0, 1] and `marked`, the marks that are no specks (from the noise floor up), from
+    which `faint` is made when asked: ink too faint for the level `grey` is cut at (a code's lighter digit, which
+    `detect` reads at its own level)."""
 
     grey: np.ndarray
     mask: np.ndarray
     scale: float
-    faint: np.ndarray | None = None
+    contrast: np.ndarray
+    marked: np.ndarray
+
+    @cached_property
+    def faint(self) -> np.ndarray:
+        """The contrast of the marks that are no specks, 0 elsewhere (made here, not in `ink`: one digit never asks)."""
+        return np.where(self.marked, self.contrast, 0.0)
 
 
 def ink(
@@ -243,7 +250,7 @@ def _ink(grey: np.ndarray, size: tuple[int, int], min_share: float, cut: bool) -
     # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
     soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(soft, keep, size[0] / contrast.shape[1], np.where(marked, distance, 0.0))
+    return Ink(soft, keep, size[0] / contrast.shape[1], distance, marked)
 
 
 def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
