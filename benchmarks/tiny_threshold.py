@@ -22,33 +22,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import numpy as np
 from omegaconf import OmegaConf
 from preprocess_world import validation_digits
-from tiny_scans import STORED, optdigits
+from tiny_scans import STORED, optdigits, read
 
 import digit_lit
 from digit_lit import world
 from digit_lit.calibration import choose_threshold
 from digit_lit.data import load_split
 from digit_lit.guard import Guard
-from digit_lit.preprocess import PreprocessError, to_mnist
 
 CONF = Path(digit_lit.__file__).parent / "conf"
 TARGET = OmegaConf.load(CONF / "experiment" / "guard.yaml").model.max_world_wrong_accept  # the world's target
 BOUND = OmegaConf.load(CONF / "model" / "ensemble.yaml").bound_confidence  # and its confidence
-
-
-def read(guard: Guard, pictures: list, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence and rightness of every picture; one that preprocessing refuses is never accepted (confidence 0)."""
-    views, kept = [], []
-    for picture in pictures:
-        try:
-            views.append(to_mnist(picture))
-            kept.append(True)
-        except PreprocessError:
-            kept.append(False)
-    probs = guard.probs(np.stack(views))
-    conf, right = np.zeros(len(pictures)), np.zeros(len(pictures), bool)
-    conf[kept], right[kept] = guard.confidence(probs), probs.argmax(1) == labels[kept]
-    return conf, right
 
 
 def row(name: str, conf: np.ndarray, right: np.ndarray, thresholds: list[float]) -> str:
@@ -74,7 +58,7 @@ def main() -> None:
     for i, digit in enumerate(digits):
         rng = np.random.default_rng([args.seed, i])
         pictures.append(world.photo_effects(world.draw_page(digit, rng, look="tiny")[0], rng, look="tiny"))
-    conf, right = read(guard, pictures, labels)
+    conf, right, _ = read(guard, pictures, labels)
     own = choose_threshold([(conf, right, TARGET)], BOUND)
     print(f"model {Path(args.model).name}: stored threshold {guard.threshold:.5f}; tiny pictures alone {own:.5f}")
     print(f"{'':<24}{'right':>7}{'accepted, wrong at stored':>27}{'accepted, wrong at own':>24}")
@@ -83,7 +67,8 @@ def main() -> None:
     scans = [optdigits(d) for d in test[: args.scans].numpy()]
     truth = truth[: args.scans].numpy()
     for name, store in STORED.items():
-        print(row(name, *read(guard, [store(s) for s in scans], truth), [guard.threshold, own]))
+        conf, right, _ = read(guard, [store(s) for s in scans], truth)
+        print(row(name, conf, right, [guard.threshold, own]))
 
 
 if __name__ == "__main__":

@@ -90,8 +90,9 @@ def _tile(digit: np.ndarray, rng: np.random.Generator, height: int, hand: dict[s
         angle=_u(rng, ANGLE_DEG),
         aspect=hand["aspect"] * _u(rng, ASPECT_JITTER),
     )
-    # one pen for the whole line, never `world.keeps_shape`'s natural one for a single digit: a code of fine strokes
-    # with one digit in a heavier pen was read as that digit alone (the others fell under the line's ink level)
+    # one pen for the whole line (one writer), never `world.keeps_shape`'s natural one for a single digit: with it,
+    # a code of fine strokes had one digit in a heavier pen, and was read as that digit alone (the others fell under
+    # the line's ink level; the code reader now reads them at their own, README: Reading a whole code)
     drawn = world.pen(drawn, rng, width=hand["pen"])
     placed = world.place(drawn, rng, page=(height, 4 * height), height=height, top_left=(0, 0))
     cols = np.flatnonzero(placed.max(0) > SOFT_LEVEL)
