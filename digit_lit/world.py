@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import matplotlib
 import numpy as np
 import torch
 from PIL import Image
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 
 # Bump whenever a change in this file alters the pictures: cached views carry it in their key.
-RENDER_VERSION = 7
+RENDER_VERSION = 8
 
 # ---------------------------------------------------------------------------------------------------------------
 # The world's random ranges: one table, one source of truth. (lo, hi) pairs are drawn uniformly unless noted;
@@ -106,8 +107,13 @@ TINY_FRAME = 32  # ... the ink first fills the height of a 32x32 frame (optdigit
 TINY_LEVELS = {17: 0.6, 2: 0.1, 5: 0.1, 256: 0.2}  # grey levels of a tiny scan (optdigits counts 0..16)
 P_TINY_BINARY = 0.7  # tiny scans count ink of a 1-bit bitmap (like optdigits' 32x32 -> 8x8 block counts)
 P_TINY_LIGHT_INK = 0.6  # tiny scans are stored as ink values: bright ink on black, unless saved inverted
-P_TINY_ENLARGED, TINY_ENLARGE = 0.3, (2, 8)  # ... and shown enlarged (a whole factor: 8x8 as 16x16 to 64x64) ...
-TINY_ENLARGE_BY = {"nearest": 0.3, "bilinear": 0.35, "bicubic": 0.35}  # ... by repeating pixels, or smoothly
+# ... shown enlarged to any side (8x8 as 28x28 or 64x64: this many times its side, log-uniform) ...
+P_TINY_ENLARGED, TINY_ENLARGE = 0.5, (1.5, 10.0)
+TINY_ENLARGE_BY = {"nearest": 0.4, "bilinear": 0.3, "bicubic": 0.3}  # ... by repeating pixels, or smoothly ...
+# ... and painted with a plotting library's colour map (matplotlib's imshow and imsave paint with viridis unless told):
+# optdigits-like scans of test digits stored so were accepted wrong 2-3 times as often as grey ones (tiny_scans.py)
+P_TINY_COLOUR_MAP = 0.25
+TINY_COLOUR_MAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray_r", "Greys", "hot", "bone", "binary")
 P_JPEG = {"clean": 0.3, "scan": 0.6, "photo": 0.85, "lowres": 0.5, "tiny": 0.0}  # P of JPEG compression
 JPEG_QUALITY = {"clean": (80, 95), "scan": (30, 95), "photo": (15, 95), "lowres": (20, 90)}
 
@@ -527,20 +533,36 @@ def tiny_scan(
     side: int | None = None,
     levels: int | None = None,
     light_ink: bool | None = None,
+    colour_map: str | None = None,
 ) -> np.ndarray:
     """The whole picture `side` x `side` px (8 to 16) with `levels` grey levels: a size-normalised low-resolution
     scan like UCI optdigits (ink of a 1-bit bitmap counted in blocks, 0..16). The ink is bright on black when
-    `light_ink` (values stored as ink), else dark on white. Returns float RGB [side, side, 3] in [0, 1]."""
+    `light_ink` (values stored as ink), else dark on white; or the ink values are painted with a matplotlib
+    `colour_map` ("grey": none; None: one is drawn P_TINY_COLOUR_MAP of the time). Returns float RGB
+    [side, side, 3] in [0, 1]."""
     if side is None:
         side = TINY_SIDES[0] if rng.random() < P_TINY_8 else int(rng.integers(TINY_SIDES[0] + 1, TINY_SIDES[1] + 1))
     levels = _pick(TINY_LEVELS, rng) if levels is None else levels
     light_ink = bool(rng.random() < P_TINY_LIGHT_INK) if light_ink is None else light_ink
+    if colour_map is None:
+        colour_map = str(rng.choice(TINY_COLOUR_MAPS)) if rng.random() < P_TINY_COLOUR_MAP else "grey"
     if rng.random() < P_TINY_BINARY:
         ink = (ink > 0.5 * float(ink.max())).astype(np.float32)  # relative: a fine pen's faint line is ink too
     counts = np.clip(_resize(ink, (side, side), Image.Resampling.BOX), 0, 1)
     value = np.round(counts * (levels - 1)) / (levels - 1)
+    if colour_map != "grey":
+        return matplotlib.colormaps[colour_map](value)[..., :3].astype(np.float32)
     grey = value if light_ink else 1 - value
     return np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
+
+
+def enlarged(img: Image.Image, rng: np.random.Generator, factor: float | None = None) -> Image.Image:
+    """A square tiny scan as a person shows it: `factor` times its side (any side, drawn from TINY_ENLARGE when None),
+    by repeating pixels or smoothly (TINY_ENLARGE_BY)."""
+    factor = _log_uniform(rng, TINY_ENLARGE) if factor is None else factor
+    how = _pick(TINY_ENLARGE_BY, rng)
+    side = max(img.size[0] + 1, round(img.size[0] * factor))
+    return img.resize((side, side), RESAMPLE[how])
 
 
 def jpeg(img: Image.Image, quality: int) -> Image.Image:
@@ -565,10 +587,7 @@ def photo_effects(ink: np.ndarray, rng: np.random.Generator, look: str | None = 
     ink = np.asarray(ink, dtype=np.float32)
     if look == "tiny":
         img = Image.fromarray(_to_uint8(tiny_scan(ink, rng)))
-        if rng.random() < P_TINY_ENLARGED:
-            side = img.size[0] * int(rng.integers(TINY_ENLARGE[0], TINY_ENLARGE[1] + 1))
-            img = img.resize((side, side), RESAMPLE[_pick(TINY_ENLARGE_BY, rng)])
-        return img
+        return enlarged(img, rng) if rng.random() < P_TINY_ENLARGED else img
     tall = ink_height(ink)
     # lowres pictures were taken as scans or photos first, then lost their resolution
     style = look if look != "lowres" else ("scan", "photo")[int(rng.integers(0, 2))]

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digit_lit import world
+from digit_lit.preprocess import to_mnist
 from digit_lit.world import (
     MIN_CONTRAST,
     READABLE,
@@ -323,27 +324,46 @@ def test_low_resolution_shrinks_the_ink_to_the_target() -> None:
 def test_tiny_scan_has_the_claimed_size_levels_and_polarity() -> None:
     ink = fill_frame(pen(handwriting(seven(), rng(), **STILL), rng(), width=1.0))
     for side, levels in ((8, 17), (12, 2), (16, 5)):
-        light = tiny_scan(ink, rng(), side=side, levels=levels, light_ink=True)
+        light = tiny_scan(ink, rng(), side=side, levels=levels, light_ink=True, colour_map="grey")
         assert light.shape == (side, side, 3)
         assert len(np.unique(light)) <= levels
         grey = light[..., 0]
         assert grey.max() == 1.0 and np.median(grey) < 0.5  # bright ink on black
-    dark = tiny_scan(ink, rng(), side=8, levels=17, light_ink=False)[..., 0]
+    dark = tiny_scan(ink, rng(), side=8, levels=17, light_ink=False, colour_map="grey")[..., 0]
     assert np.median(dark) > 0.5  # dark ink on white
 
 
+def test_tiny_scans_are_sometimes_painted_with_a_colour_map() -> None:
+    """A tiny scan shown by a plotting library: its ink values painted with a matplotlib colour map (viridis: dark
+    purple paper, yellow ink), which `to_mnist` still reads as the same digit as the grey scan."""
+    ink = fill_frame(pen(handwriting(seven(), rng(), **STILL), rng(), width=1.0))
+    grey = tiny_scan(ink, rng(), side=8, levels=17, light_ink=True, colour_map="grey")
+    painted = tiny_scan(ink, rng(), side=8, levels=17, light_ink=True, colour_map="viridis")
+    assert painted.shape == (8, 8, 3) and painted.min() >= 0 and painted.max() <= 1
+    assert not np.allclose(painted[..., 0], painted[..., 2])  # coloured, not grey
+    paper, inked = grey[..., 0] == 0, grey[..., 0] == 1
+    assert painted[paper][:, 2].mean() > painted[paper][:, 1].mean()  # viridis' low end is blue-purple ...
+    assert painted[inked][:, 0].mean() > 0.9 > 0.2 > painted[inked][:, 2].mean()  # ... its top yellow
+    views = [to_mnist(Image.fromarray((a * 255).astype(np.uint8))) for a in (grey, painted)]
+    assert np.corrcoef(views[0].ravel(), views[1].ravel())[0, 1] > 0.9
+    r = rng()
+    maps = [tiny_scan(ink, r, side=8) for _ in range(200)]
+    share = np.mean([not np.allclose(m[..., 0], m[..., 2]) for m in maps])
+    assert 0.1 < share < 0.4  # P_TINY_COLOUR_MAP = 0.25, and a few maps are grey (gray_r, Greys, bone is nearly)
+
+
 def test_tiny_scans_are_sometimes_shown_enlarged() -> None:
-    """A tiny scan is also sent enlarged by a whole factor (repeated pixels, or smoothly), as a person shows an 8x8
-    scan: square, 2 to 8 times its side."""
+    """A tiny scan is also sent enlarged to any side (repeated pixels, or smoothly), as a person shows an 8x8 scan:
+    square, 1.5 to 10 times its side (8x8 as 28x28: not a whole factor)."""
     ink = fill_frame(pen(handwriting(seven(), rng(), **STILL), rng(), width=1.0))
     r = rng()
     sides = [photo_effects(ink, r, look="tiny").size for _ in range(300)]
     assert all(w == h for w, h in sides)
-    enlarged = [w for w, _ in sides if w > world.TINY_SIDES[1]]
-    assert 0.15 < len(enlarged) / len(sides) < 0.45
-    assert all(
-        any(w % k == 0 and world.TINY_SIDES[0] <= w // k <= world.TINY_SIDES[1] for k in range(2, 9)) for w in enlarged
-    )
+    big = [w for w, _ in sides if w > world.TINY_SIDES[1]]
+    assert 0.3 < len(big) / len(sides) < 0.65  # P_TINY_ENLARGED = 0.5; a 16x16 scan enlarged 1.5x is 24 px
+    assert max(big) <= world.TINY_SIDES[1] * world.TINY_ENLARGE[1] and any(w % 8 and w % 16 for w in big)
+    scan = Image.fromarray((tiny_scan(ink, rng(), side=8, colour_map="grey") * 255).astype(np.uint8))
+    assert world.enlarged(scan, rng(), factor=3.5).size == (28, 28)
 
 
 def test_jpeg_changes_bytes_but_keeps_the_picture() -> None:
@@ -367,7 +387,7 @@ def test_photo_effects_give_rgb_pictures_of_every_look() -> None:
             if look in ("clean", "scan", "photo"):
                 assert img.size == (70, 90)
             if look == "tiny":
-                assert 8 <= img.size[0] <= 16
+                assert 8 <= img.size[0] <= world.TINY_SIDES[1] * world.TINY_ENLARGE[1]
 
 
 # ---------------------------------------------------------------- pictures and views
