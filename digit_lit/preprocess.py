@@ -22,7 +22,7 @@ from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
-PREPROCESS_VERSION = 4
+PREPROCESS_VERSION = 5
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
@@ -35,6 +35,9 @@ MIN_MARK = 4  # ... and so is one of fewer pixels than this (dust, salt-and-pepp
 NOISE_SIGMAS = 4.0  # ink is darker than the paper by this many noise levels of a pixel ...
 MIN_CONTRAST = 0.04  # ... and by at least this share of the paper's light
 STROKE_LEVEL = 0.5  # the ink mask: contrast above this share of the digit's typical contrast; below is its soft edge
+# ... and in a picture cut to its digit (a tiny scan: no paper, no noise), where a stroke's block can hold as little
+# ink as a quarter of the strongest's: at 0.5 a 7's bar or a 3's arm was cut off (read as a 1, a 5)
+CUT_STROKE_LEVEL = 0.25
 REACH = 0.2  # one digit: a mark within this share of the digit's size from it is part of it (a 5's bar, a broken line)
 SPECK = 0.25  # ... one further away stays only when at least this share of the digit's size (a second digit, a stroke)
 LINE_THIN = 0.25  # a line under the digit: a large mark this many times as tall as it is wide, or flatter ...
@@ -242,7 +245,7 @@ def _ink(grey: np.ndarray, size: tuple[int, int], min_share: float, cut: bool) -
     if not weight.any():
         raise PreprocessError("no ink found: the image looks blank")
     typical = float(np.percentile(distance[marks == int(np.argmax(weight))], 90))
-    level = max(floor, STROKE_LEVEL * typical)
+    level = max(floor, (CUT_STROKE_LEVEL if cut else STROKE_LEVEL) * typical)
     marked = ((weight > 0) & (weight >= min_share * weight.max()))[marks]  # every mark that is no speck
     keep = marked & (distance > level)
     if keep.sum() < 6:
