@@ -216,8 +216,10 @@ def ink(
     if not edge_to_edge:
         return found
     # ink from edge to edge: a picture cut to its digit but larger (an 8x8 scan enlarged smoothly, a tight crop);
-    # read as a picture with paper around the ink, its paper was misjudged and a tiny scan's faint strokes lost
-    rows, cols = np.flatnonzero(found.mask.any(1)), np.flatnonzero(found.mask.any(0))
+    # read as a picture with paper around the ink, its paper was misjudged and a tiny scan's faint strokes lost. The
+    # marks' ink down to half the mask's level: a 7's light bar along the top edge is ink the mask itself cuts off
+    reach = found.marked & (found.grey > 0)
+    rows, cols = np.flatnonzero(reach.any(1)), np.flatnonzero(reach.any(0))
     margin = [EDGE_TO_EDGE * n for n in found.mask.shape]
     if (rows[0] <= margin[0] and rows[-1] >= found.mask.shape[0] - 1 - margin[0]) or (
         cols[0] <= margin[1] and cols[-1] >= found.mask.shape[1] - 1 - margin[1]
