@@ -1,16 +1,18 @@
 """Tiny scans stored the ways people store them: 8x8 grey levels as they are, inverted, enlarged, in colour maps.
 
-    python benchmarks/tiny_scans.py MODEL [--n 500] [--data-dir data]
+    python benchmarks/tiny_scans.py MODEL [--n 500] [--data-dir data] [--val]
 
 Each of the first N official test digits is made into an 8x8 scan as UCI optdigits made theirs (the ink of a 1-bit
 bitmap filling the height of a 32x32 frame, counted in 4x4 blocks: 17 grey levels, bright ink on black), then saved
 as an image the way a person shows such a scan: its 8x8 grey levels stretched to 0-255, inverted, enlarged by a whole
 factor repeating pixels (nearest neighbour) or smoothly (bilinear, bicubic), or painted with a matplotlib colour map.
-Per storage it prints read right, accepted, wrong accepts (accepted as another digit) and unusable pictures.
+Per storage it prints read right, accepted, wrong accepts (accepted as another digit) and unusable pictures. With
+--val, the first N MNIST validation digits instead: for choosing (preprocessing's levels, say), test digits report.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import matplotlib
 import numpy as np
 from first_test_digits import first_test_digits
 from PIL import Image
+from preprocess_world import validation_digits
 
 from digit_lit import world
 from digit_lit.guard import Guard
@@ -77,7 +80,13 @@ def read(guard: Guard, pictures: list, labels: np.ndarray) -> tuple[np.ndarray, 
 
 
 def main() -> None:
-    guard, digits, truth = first_test_digits(__doc__.splitlines()[0], 500)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--val", action="store_true", help="MNIST validation digits instead of test digits")
+    guard, digits, truth = first_test_digits(parser.description, 500, parser)
+    args = parser.parse_args()
+    if args.val:
+        digits, truth = validation_digits(args.data_dir, len(truth))
+        print(f"... the first {len(truth)} MNIST validation digits instead")
     scans = [optdigits(d) for d in digits]
     n = len(truth)
     print(f"{'stored as':<24}{'right':>8}{'accepted':>10}{'wrong accepts':>15}{'unusable':>10}")
