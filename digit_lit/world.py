@@ -110,8 +110,8 @@ P_TINY_LIGHT_INK = 0.6  # tiny scans are stored as ink values: bright ink on bla
 # ... shown enlarged to any side (8x8 as 28x28 or 64x64: this many times its side, log-uniform) ...
 P_TINY_ENLARGED, TINY_ENLARGE = 0.5, (1.5, 10.0)
 TINY_ENLARGE_BY = {"nearest": 0.4, "bilinear": 0.3, "bicubic": 0.3}  # ... by repeating pixels, or smoothly ...
-# ... and painted with a plotting library's colour map (matplotlib's imshow and imsave paint with viridis unless told):
-# optdigits-like scans of test digits stored so were accepted wrong 2-3 times as often as grey ones (tiny_scans.py)
+# ... and painted with a plotting library's colour map (matplotlib's imshow and imsave paint with viridis unless told;
+# benchmarks/tiny_scans.py stores test scans so too)
 P_TINY_COLOUR_MAP = 0.25
 TINY_COLOUR_MAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray_r", "Greys", "hot", "bone", "binary")
 P_JPEG = {"clean": 0.3, "scan": 0.6, "photo": 0.85, "lowres": 0.5, "tiny": 0.0}  # P of JPEG compression

@@ -349,7 +349,7 @@ def test_tiny_scans_are_sometimes_painted_with_a_colour_map() -> None:
     r = rng()
     maps = [tiny_scan(ink, r, side=8) for _ in range(200)]
     share = np.mean([not np.allclose(m[..., 0], m[..., 2]) for m in maps])
-    assert 0.1 < share < 0.4  # P_TINY_COLOUR_MAP = 0.25, and a few maps are grey (gray_r, Greys, bone is nearly)
+    assert 0.1 < share < 0.4  # P_TINY_COLOUR_MAP = 0.25, of which gray_r, Greys and binary are grey
 
 
 def test_tiny_scans_are_sometimes_shown_enlarged() -> None:
