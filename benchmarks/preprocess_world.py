@@ -17,28 +17,15 @@ import argparse
 import os
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one picture, one core, as a server worker reads it
 
-import digit_lit
-from digit_lit.data import load_split, split_train_val
+from first_test_digits import validation_digits
+
 from digit_lit.guard import Guard
 from digit_lit.world import LOOKS, READABLE, agreement, draw_page, photo_effects, to_view
-
-SPLIT = OmegaConf.load(Path(digit_lit.__file__).parent / "conf" / "data" / "mnist.yaml")  # val_size, split_seed
-
-
-def validation_digits(data_dir: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first `n` validation digits and their labels (cycled when n > 5,000: each picture draws its own hand, pen
-    and page)."""
-    images, labels = load_split(data_dir, train=True, download=False)
-    _, val = split_train_val(len(images), SPLIT.val_size, SPLIT.split_seed)
-    pick = val.numpy()[np.arange(n) % len(val)]
-    return images.numpy()[pick], labels.numpy()[pick]
 
 
 def measure(digits: np.ndarray, labels: np.ndarray, seed: int, guard: Guard | None) -> dict[str, dict[str, float]]:

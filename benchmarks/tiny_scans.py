@@ -22,7 +22,6 @@ import matplotlib
 import numpy as np
 from first_test_digits import first_test_digits
 from PIL import Image
-from preprocess_world import validation_digits
 
 from digit_lit import world
 from digit_lit.guard import Guard
@@ -81,12 +80,7 @@ def read(guard: Guard, pictures: list, labels: np.ndarray) -> tuple[np.ndarray, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--val", action="store_true", help="MNIST validation digits instead of test digits")
-    guard, digits, truth = first_test_digits(parser.description, 500, parser)
-    args = parser.parse_args()
-    if args.val:
-        digits, truth = validation_digits(args.data_dir, len(truth))
-        print(f"... the first {len(truth)} MNIST validation digits instead")
+    guard, digits, truth = first_test_digits(parser.description, 500, parser, offer_val=True)
     scans = [optdigits(d) for d in digits]
     n = len(truth)
     print(f"{'stored as':<24}{'right':>8}{'accepted':>10}{'wrong accepts':>15}{'unusable':>10}")

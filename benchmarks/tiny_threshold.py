@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit, from any directory
 
 import numpy as np
+from first_test_digits import validation_digits
 from omegaconf import OmegaConf
-from preprocess_world import validation_digits
 from tiny_scans import STORED, optdigits, read
 
 import digit_lit
