@@ -18,7 +18,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's digit_lit, from any directory
 
-import matplotlib
 import numpy as np
 from first_test_digits import first_test_digits
 from PIL import Image
@@ -42,7 +41,7 @@ def grey(counts: np.ndarray) -> Image.Image:
 
 
 def coloured(counts: np.ndarray, cmap: str) -> Image.Image:
-    return Image.fromarray((matplotlib.colormaps[cmap](counts / 16)[..., :3] * 255).astype(np.uint8))
+    return Image.fromarray((world.painted(counts / 16, cmap) * 255).astype(np.uint8))
 
 
 STORED = {

@@ -551,9 +551,15 @@ def tiny_scan(
     counts = np.clip(_resize(ink, (side, side), Image.Resampling.BOX), 0, 1)
     value = np.round(counts * (levels - 1)) / (levels - 1)
     if colour_map != "grey":
-        return matplotlib.colormaps[colour_map](value)[..., :3].astype(np.float32)
+        return painted(value, colour_map)
     grey = value if light_ink else 1 - value
     return np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
+
+
+def painted(value: np.ndarray, colour_map: str) -> np.ndarray:
+    """Values in [0, 1] [H, W] painted with a matplotlib colour map, as plotting a scan's array shows it: float RGB
+    [H, W, 3] in [0, 1]."""
+    return matplotlib.colormaps[colour_map](value)[..., :3].astype(np.float32)
 
 
 def enlarged(img: Image.Image, rng: np.random.Generator, factor: float | None = None) -> Image.Image:
