@@ -41,7 +41,7 @@ def grey(counts: np.ndarray) -> Image.Image:
 
 
 def coloured(counts: np.ndarray, cmap: str) -> Image.Image:
-    return Image.fromarray((world.painted(counts / 16, cmap) * 255).astype(np.uint8))
+    return Image.fromarray(world._to_uint8(world.painted(counts / 16, cmap)))  # rounded, as the world's tiny look
 
 
 STORED = {
