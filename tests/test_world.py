@@ -345,7 +345,7 @@ def test_tiny_scans_are_sometimes_painted_with_a_colour_map() -> None:
     assert painted[inked][:, 0].mean() > 0.9 > 0.2 > painted[inked][:, 2].mean()  # ... its top yellow
     for name in world.TINY_COLOUR_MAPS:
         shown = tiny_scan(ink, rng(), side=8, levels=17, light_ink=True, colour_map=name)
-        view = to_view(Image.fromarray((shown * 255).astype(np.uint8)))
+        view = to_view(Image.fromarray(world._to_uint8(shown)))
         assert view is not None and agreement(view, ink) >= READABLE, name
     r = rng()
     maps = [tiny_scan(ink, r, side=8) for _ in range(200)]
@@ -363,7 +363,7 @@ def test_tiny_scans_are_sometimes_shown_enlarged() -> None:
     big = [w for w, _ in sides if w > world.TINY_SIDES[1]]
     assert 0.3 < len(big) / len(sides) < 0.65  # P_TINY_ENLARGED = 0.5; a 16x16 scan enlarged 1.5x is 24 px
     assert max(big) <= world.TINY_SIDES[1] * world.TINY_ENLARGE[1] and any(w % 8 and w % 16 for w in big)
-    scan = Image.fromarray((tiny_scan(ink, rng(), side=8, colour_map="grey") * 255).astype(np.uint8))
+    scan = Image.fromarray(world._to_uint8(tiny_scan(ink, rng(), side=8, colour_map="grey")))
     assert world.enlarged(scan, rng(), factor=3.5).size == (28, 28)
 
 
