@@ -17,6 +17,7 @@ from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
 from digit_lit.errors import DataError
+from digit_lit.hands import restyle
 from digit_lit.outliers import OUTLIER_LABEL, cached_outlier_views, outlier_pool
 from digit_lit.world import READ, REFUSED, cached_world_views
 
@@ -224,12 +225,15 @@ class World:
     outliers: int = 20000  # non-digits drawn for outlier exposure (from training digits)
     val_outliers: int = 3000  # ... for the "outliers" validation group (any accept there is a wrong accept)
     workers: int = 2  # rendering processes
+    other_hands: bool = True  # some 1s flagged and 7s crossed before they are drawn (digit_lit/hands.py)
 
     def __post_init__(self) -> None:
         for name in ("train_renders", "val_renders", "outliers", "val_outliers", "workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "workers" else 0):
                 raise DataError(f"data.world.{name}={value!r} must be a non-negative integer (workers: positive)")
+        if not isinstance(self.other_hands, bool):
+            raise DataError(f"data.world.other_hands={self.other_hands!r} must be true or false")
 
 
 # one seed per stream of world pictures: training, validation and test pictures never share a drawing
@@ -241,25 +245,41 @@ def world_dir(data_dir: str | Path) -> Path:
 
 
 def world_views(
-    data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, stream: str, workers: int
+    data_dir: str | Path,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    renders: int,
+    stream: str,
+    workers: int,
+    other_hands: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`renders` world pictures of each image, as preprocessing views them: (views, labels, read) where `read` marks
     the views that show their digit; the others lost it to preprocessing. Pictures preprocessing refused are left out.
+    With `other_hands`, each picture's digit may first be restyled as other hands write it (`hands.restyle`: the
+    cache key holds the restyled digits, so either world is cached apart).
     """
     if not renders:
         return images[:0], labels[:0], torch.zeros(0, dtype=torch.bool)
-    views, status = cached_world_views(images.repeat(renders, 1, 1), WORLD_SEEDS[stream], world_dir(data_dir), workers)
+    images, labels = images.repeat(renders, 1, 1), labels.repeat(renders)
+    if other_hands:
+        images = restyle(images, labels, WORLD_SEEDS[stream])
+    views, status = cached_world_views(images, WORLD_SEEDS[stream], world_dir(data_dir), workers)
     kept = status != REFUSED
-    return views[kept], labels.repeat(renders)[kept], status[kept] == READ
+    return views[kept], labels[kept], status[kept] == READ
 
 
 def world_test(
-    data_dir: str | Path, images: torch.Tensor, labels: torch.Tensor, renders: int, workers: int = 2
+    data_dir: str | Path,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    renders: int,
+    workers: int = 2,
+    other_hands: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """The official test digits as world pictures, for evaluation only: the views preprocessing made of them (also
     those where it lost the digit: the guard must refuse such a view), their labels, and how many pictures were drawn
     (those preprocessing refused are not in the views but count as refused)."""
-    views, view_labels, _ = world_views(data_dir, images, labels, renders, "test", workers)
+    views, view_labels, _ = world_views(data_dir, images, labels, renders, "test", workers, other_hands)
     return views, view_labels, renders * len(images)
 
 
@@ -330,11 +350,11 @@ class MNISTDataModule(L.LightningDataModule):
         """World views of the training and validation digits, and drawn non-digits (label OUTLIER_LABEL)."""
         w, d = self.world, self.data_dir
         assert w is not None
-        views, labels, read = world_views(d, *train, w.train_renders, "train", w.workers)
+        views, labels, read = world_views(d, *train, w.train_renders, "train", w.workers, w.other_hands)
         # a view that lost its digit is taught as a non-digit: the guard must refuse it, as a user's picture that
         # preprocessing spoils the same way; validation keeps them with their labels, as the world test does
         out = {"world_train": (views[read], labels[read]), "lost_train": (views[~read], labels[~read])}
-        views, labels, _ = world_views(d, *val, w.val_renders, "val", w.workers)
+        views, labels, _ = world_views(d, *val, w.val_renders, "val", w.workers, w.other_hands)
         out["world_val"] = (views, labels)
         for name, n, stream in (("outliers", w.outliers, "outliers"), ("val_outliers", w.val_outliers, "val_outliers")):
             # the digit-built families (fragments, pairs...) use training digits only, for either stream

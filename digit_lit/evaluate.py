@@ -48,11 +48,19 @@ def nondigit_refusal(guard: Guard, n_per_family: int) -> dict[str, float]:
 
 
 def world_figures(
-    guard: Guard, data_dir: str, images: np.ndarray, labels: np.ndarray, renders: int, workers: int
+    guard: Guard,
+    data_dir: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    renders: int,
+    workers: int,
+    other_hands: bool = True,
 ) -> dict[str, float]:
     """The official test digits drawn as real-world pictures (their own seed: never seen in training or calibration)
     and read as predict reads them. Pictures preprocessing refuses count as refused."""
-    views, view_labels, n = world_test(data_dir, torch.from_numpy(images), torch.from_numpy(labels), renders, workers)
+    views, view_labels, n = world_test(
+        data_dir, torch.from_numpy(images), torch.from_numpy(labels), renders, workers, other_hands
+    )
     probs = guard.probs(views.numpy())
     correct = probs.argmax(1) == view_labels.numpy()
     accepted = guard.decide(probs)
@@ -81,7 +89,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = {"model": str(cfg.ckpt_path), **guard.identity, **guard.rule.as_dict()}
     metrics.update(test_figures(probs, labels, guard.rule))
     if cfg.get("world"):
-        metrics.update(world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2)))
+        world = world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2), cfg.other_hands)
+        metrics.update(world)
     if cfg.get("fashion"):
         fashion, _ = load_split(data_dir, train=False, download=False, cls=FashionMNIST)
         metrics["fashion/refused"] = refused_share(guard, fashion.numpy())

@@ -1,0 +1,106 @@
+"""How other hands write some digits that MNIST's writers (American, mostly) rarely write so: a 1 with a flag, and
+with a foot, as much of Europe writes it, and a 7 crossed through its stem. Drawn by code onto MNIST digits, before
+the world draws them (`data.world_views`), so that the guard learns to read them, or to refuse them, rather than to
+read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
+
+    restyle(images, labels, seed) -> images       some 1s flagged (some also footed), some 7s crossed; the rest as given
+    flag_one(digit, rng, foot=None) / cross_seven(digit, rng)     one digit, restyled (the benchmark forces them)
+
+Strokes are drawn 8x larger than MNIST's pixels at the digit's own stroke width, then shrunk by averaging (MNIST's
+digits were anti-aliased so) and laid over the digit, whose own pixels are kept: the same pen, the same writing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from digit_lit.constants import IMAGE_SIZE
+
+# One table, one source of truth. Lengths are shares of the digit's ink height h.
+P_FLAG = 0.4  # share of 1s written with a flag: a stroke down to the left from the top of the stem ...
+FLAG_LENGTH = (0.2, 0.4)  # ... this long ...
+FLAG_ANGLE_DEG = (30.0, 60.0)  # ... this far below horizontal (a 7's bar runs level, to the right of its stem's top)
+P_FOOT = 0.4  # share of flagged 1s that also stand on a foot: a level stroke centred under the stem ...
+FOOT_HALF = (0.15, 0.3)  # ... reaching this far to either side
+P_CROSS = 0.3  # share of 7s crossed: a level stroke through the stem ...
+CROSS_AT = (0.45, 0.6)  # ... this far down from the top ...
+CROSS_HALF = (0.15, 0.25)  # ... reaching this far to either side of the stem
+SCALE = 8  # drawn this many times larger than MNIST, then averaged down
+STREAM = 7  # the restyling's own random stream beside the world's: seed (world seed, STREAM, image index)
+
+
+def _ink(digit: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+    """The digit's ink mask (over half strength), the top and bottom rows of its ink and its stroke width (4x the
+    ink's mean distance to the paper), in MNIST px."""
+    ink = np.asarray(digit) > 127
+    rows = np.flatnonzero(ink.any(1))
+    width = 4.0 * float(ndimage.distance_transform_edt(ink)[ink].mean())
+    return ink, float(rows[0]), float(rows[-1]), width
+
+
+def _with_strokes(digit: np.ndarray, width: float, lines: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """The digit (uint8 [28, 28]) with straight round-ended strokes (x0, y0, x1, y1 in MNIST px, pixel centres at
+    integers) of `width` px added: drawn SCALE times larger and averaged down (anti-aliased, as MNIST's strokes are),
+    then laid over the digit, whose own pixels are kept."""
+    canvas = Image.new("L", (IMAGE_SIZE * SCALE,) * 2, 0)
+    draw = ImageDraw.Draw(canvas)
+    r = width * SCALE / 2
+    for line in lines:
+        x0, y0, x1, y1 = ((v + 0.5) * SCALE for v in line)
+        draw.line([(x0, y0), (x1, y1)], fill=255, width=max(1, round(2 * r)))
+        for x, y in ((x0, y0), (x1, y1)):
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+    strokes = np.asarray(canvas.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX), np.uint8)
+    return np.maximum(np.asarray(digit, np.uint8), strokes)
+
+
+def _row_centre(ink: np.ndarray, y: float, band: float) -> float:
+    """The mean x of the ink within `band` rows of row y (the stem's x there)."""
+    ys, xs = np.nonzero(ink)
+    near = np.abs(ys - y) <= band
+    return float(xs[near].mean()) if near.any() else float(xs.mean())
+
+
+def flag_one(digit: np.ndarray, rng: np.random.Generator, foot: bool | None = None) -> np.ndarray:
+    """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT)."""
+    if not (np.asarray(digit) > 127).any():
+        return np.asarray(digit, np.uint8)
+    ink, top, bottom, width = _ink(digit)
+    h = bottom - top
+    x_top = _row_centre(ink, top, 0.05 * h)
+    length, angle = rng.uniform(*FLAG_LENGTH) * h, np.deg2rad(rng.uniform(*FLAG_ANGLE_DEG))
+    lines = [(x_top, top, x_top - length * np.cos(angle), top + length * np.sin(angle))]
+    if foot is None:
+        foot = bool(rng.random() < P_FOOT)
+    if foot:
+        x_bottom, half = _row_centre(ink, bottom, 0.05 * h), rng.uniform(*FOOT_HALF) * h
+        lines.append((x_bottom - half, bottom, x_bottom + half, bottom))
+    return _with_strokes(digit, width, lines)
+
+
+def cross_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem."""
+    if not (np.asarray(digit) > 127).any():
+        return np.asarray(digit, np.uint8)
+    ink, top, bottom, width = _ink(digit)
+    h = bottom - top
+    y = top + rng.uniform(*CROSS_AT) * h
+    x, half = _row_centre(ink, y, 0.04 * h), rng.uniform(*CROSS_HALF) * h
+    return _with_strokes(digit, width, [(x - half, y, x + half, y)])
+
+
+def restyle(images: torch.Tensor, labels: torch.Tensor, seed: int) -> torch.Tensor:
+    """uint8 [N, 28, 28] digits with some 1s flagged (P_FLAG; of them P_FOOT also footed) and some 7s crossed
+    (P_CROSS); the others as given. Image i draws from seed (seed, STREAM, i): the same digits come out the same."""
+    out = images.clone()
+    labels_np = labels.numpy()
+    for i in np.flatnonzero((labels_np == 1) | (labels_np == 7)):
+        rng = np.random.default_rng([seed, STREAM, int(i)])
+        if labels_np[i] == 1 and rng.random() < P_FLAG:
+            out[i] = torch.from_numpy(flag_one(images[i].numpy(), rng).copy())
+        elif labels_np[i] == 7 and rng.random() < P_CROSS:
+            out[i] = torch.from_numpy(cross_seven(images[i].numpy(), rng).copy())
+    return out

@@ -1,0 +1,107 @@
+"""digit_lit.hands: a 1's flag and foot and a 7's crossbar land where they claim; only 1s and 7s change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from digit_lit import data, hands
+from tests.helpers.tiny_mnist import make_digits
+
+
+def one() -> np.ndarray:
+    """An MNIST-like 1: a vertical stroke, rows 4-23, columns 12-16, soft-edged."""
+    d = np.zeros((28, 28), np.uint8)
+    d[4:24, 13:16] = 255
+    d[4:24, 12] = d[4:24, 16] = 100
+    return d
+
+
+def seven() -> np.ndarray:
+    """An MNIST-like 7: a bar along row ~5, its stem down to the left."""
+    img = Image.new("L", (112, 112), 0)
+    ImageDraw.Draw(img).line([(30, 22), (82, 22), (50, 92)], fill=255, width=11)
+    return np.asarray(img.resize((28, 28), Image.Resampling.BOX))
+
+
+def added(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Where a restyling put new ink (at least half-strength where there was paper)."""
+    return (after.astype(int) - before.astype(int) > 127) & (before < 64)
+
+
+def test_a_flag_runs_down_to_the_left_of_the_stems_top_and_keeps_the_stem() -> None:
+    d = one()
+    out = hands.flag_one(d, np.random.default_rng(0), foot=False)
+    assert out.dtype == np.uint8 and out.shape == (28, 28)
+    assert (out.astype(int) >= d.astype(int) - 1).all()  # the written stroke is kept
+    ys, xs = np.nonzero(added(d, out))
+    assert len(ys) >= 4
+    # from the stem's top (row 4; the pen's round end reaches 2 px around it) down to the left, at most 0.4 of the
+    # digit's height (20 px) down
+    assert ys.min() >= 2 and ys.max() <= 4 + 0.4 * 20 + 2
+    assert xs[ys >= 7].max() < 12 and len(xs[ys >= 7]) >= 4  # below the pen's end, left of the stem (columns 12-16)
+    assert not added(d, out)[14:].any()  # no foot asked for
+
+
+def test_a_foot_stands_under_the_stem_on_both_sides() -> None:
+    d = one()
+    out = hands.flag_one(d, np.random.default_rng(0), foot=True)
+    ys, xs = np.nonzero(added(d, out)[18:])
+    assert len(ys) and xs.min() < 12 and xs.max() > 16  # both sides of the stem, at its bottom
+
+
+def test_a_crossbar_crosses_the_stem_about_halfway_down() -> None:
+    d = seven()
+    out = hands.cross_seven(d, np.random.default_rng(0))
+    ys, xs = np.nonzero(added(d, out))
+    assert len(ys) >= 4
+    top, h = 4, 19  # the 7's ink spans rows ~4-23
+    assert top + 0.35 * h <= ys.min() and ys.max() <= top + 0.7 * h
+    stem = np.flatnonzero(d[int(ys.mean())] > 127).mean()
+    assert xs.min() < stem < xs.max()  # across the stem, on both sides
+
+
+def test_blank_digits_are_left_as_they_are() -> None:
+    blank = np.zeros((28, 28), np.uint8)
+    assert (hands.flag_one(blank, np.random.default_rng(0)) == 0).all()
+    assert (hands.cross_seven(blank, np.random.default_rng(0)) == 0).all()
+
+
+def test_restyle_changes_some_ones_and_sevens_only_and_is_seeded() -> None:
+    n = 400
+    labels = torch.tensor([1, 7, 3, 0] * (n // 4))
+    images = torch.from_numpy(np.stack([one() if k == 1 else seven() for k in labels.tolist()]))
+    out = hands.restyle(images, labels, seed=5)
+    changed = (out != images).flatten(1).any(1)
+    assert not changed[(labels != 1) & (labels != 7)].any()
+    flagged, crossed = changed[labels == 1].float().mean(), changed[labels == 7].float().mean()
+    assert abs(flagged - hands.P_FLAG) < 0.12 and abs(crossed - hands.P_CROSS) < 0.12
+    assert torch.equal(out, hands.restyle(images, labels, seed=5))
+    assert not torch.equal(out, hands.restyle(images, labels, seed=6))
+    assert torch.equal(images[0], torch.from_numpy(one()))  # the input is not written over
+
+
+@pytest.mark.parametrize("other_hands", [True, False])
+def test_world_views_draw_the_restyled_digits_when_asked(
+    other_hands: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    images, labels = (torch.from_numpy(a) for a in make_digits(64, 0))
+    seen = {}
+
+    def drawn(imgs: torch.Tensor, seed: int, cache_dir: object, workers: int) -> tuple[torch.Tensor, torch.Tensor]:
+        seen["images"] = imgs
+        return imgs, torch.ones(len(imgs), dtype=torch.uint8)  # every view read
+
+    monkeypatch.setattr(data, "cached_world_views", drawn)
+    _, view_labels, _ = data.world_views(tmp_path, images, labels, 2, "val", 1, other_hands)
+    repeated = images.repeat(2, 1, 1)
+    expected = hands.restyle(repeated, labels.repeat(2), data.WORLD_SEEDS["val"]) if other_hands else repeated
+    assert torch.equal(seen["images"], expected) and torch.equal(view_labels, labels.repeat(2))
+    assert other_hands == (not torch.equal(expected, repeated))  # 1s and 7s among 128 pictures: some restyled
+
+
+def test_other_hands_must_be_a_boolean() -> None:
+    with pytest.raises(data.DataError, match="other_hands"):
+        data.World(other_hands="yes")  # type: ignore[arg-type]
