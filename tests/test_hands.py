@@ -105,3 +105,12 @@ def test_world_views_draw_the_restyled_digits_when_asked(
 def test_other_hands_must_be_a_boolean() -> None:
     with pytest.raises(data.DataError, match="other_hands"):
         data.World(other_hands="yes")  # type: ignore[arg-type]
+
+
+def test_a_given_width_draws_finer_or_heavier_strokes() -> None:
+    d = one()
+    fine = added(d, hands.flag_one(d, np.random.default_rng(0), foot=False, width=1.0)).sum()
+    heavy = added(d, hands.flag_one(d, np.random.default_rng(0), foot=False, width=4.0)).sum()
+    assert 0 < fine < heavy
+    default = hands.flag_one(d, np.random.default_rng(0), foot=False)  # _ink's width: what the world draws
+    assert np.array_equal(default, hands.flag_one(d, np.random.default_rng(0), foot=False, width=hands._ink(d)[3]))
