@@ -34,7 +34,7 @@ STREAM = 7  # the restyling's own random stream beside the world's: seed (world 
 
 def _ink(digit: np.ndarray) -> tuple[np.ndarray, float, float, float]:
     """The digit's ink mask (over half strength), the top and bottom rows of its ink and a stroke width: 4x the ink's
-    mean distance to the paper, in MNIST px. At MNIST's size that is ~1.4x the stem's own width (2 px more: it lacks
+    mean distance to the paper, in MNIST px. At MNIST's size that is ~1.5x the stem's own width (2 px more: it lacks
     the half pixel `preprocess.stroke_width` takes off), so the strokes added are heavier than the digit's; the
     shipped guard was trained so (README: Other hands), and mending it changes the world: left for a retrain."""
     ink = np.asarray(digit) > 127
