@@ -76,6 +76,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     log.info(f"run dir: {cfg.paths.output_dir}")
     if not cfg.get("ckpt_path"):
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
+    other_hands = cfg.get("other_hands")
+    if not isinstance(other_hands, bool):
+        raise ConfigError(
+            f"other_hands={other_hands!r} must be true or false (flagged 1s and crossed 7s in the world test)"
+        )
     guard = Guard.load(cfg.ckpt_path)
     data_dir, download = cfg.data.data_dir, cfg.data.download
     # optional data is looked for before any work, in the one data dir every part of the run uses
@@ -89,8 +94,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = {"model": str(cfg.ckpt_path), **guard.identity, **guard.rule.as_dict()}
     metrics.update(test_figures(probs, labels, guard.rule))
     if cfg.get("world"):
-        world = world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2), cfg.other_hands)
-        metrics.update(world)
+        metrics.update(world_figures(guard, data_dir, images, labels, cfg.world, cfg.get("workers", 2), other_hands))
     if cfg.get("fashion"):
         fashion, _ = load_split(data_dir, train=False, download=False, cls=FashionMNIST)
         metrics["fashion/refused"] = refused_share(guard, fashion.numpy())

@@ -47,6 +47,22 @@ def test_missing_fashion_is_reported_before_any_work(tiny_ckpt: Path, tmp_path: 
     assert "test accuracy" not in res.stdout and not (tmp_path / "run").exists()  # no test run, nothing written
 
 
+def test_other_hands_must_be_true_or_false(tiny_ckpt: Path, tmp_path: Path) -> None:
+    data = write_tiny_mnist(tmp_path / "data", 300, 100)
+    res = cli(
+        "digit_lit.evaluate",
+        f"ckpt_path={tiny_ckpt}",
+        f"data.data_dir={data}",
+        "other_hands=sometimes",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert error_lines(res) == [
+        "error: other_hands='sometimes' must be true or false (flagged 1s and crossed 7s in the world test)"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.mnist
 def test_nothing_is_extracted_from_the_real_archives(
     tiny_ckpt: Path, mnist_dir: Path, fashion_dir: Path, tmp_path: Path
