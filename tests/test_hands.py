@@ -5,25 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
 
 from digit_lit import data, hands
+from tests.helpers.digits import bar, seven
 from tests.helpers.tiny_mnist import make_digits
-
-
-def one() -> np.ndarray:
-    """An MNIST-like 1: a vertical stroke, rows 4-23, columns 12-16, soft-edged."""
-    d = np.zeros((28, 28), np.uint8)
-    d[4:24, 13:16] = 255
-    d[4:24, 12] = d[4:24, 16] = 100
-    return d
-
-
-def seven() -> np.ndarray:
-    """An MNIST-like 7: a bar along row ~5, its stem down to the left."""
-    img = Image.new("L", (112, 112), 0)
-    ImageDraw.Draw(img).line([(30, 22), (82, 22), (50, 92)], fill=255, width=11)
-    return np.asarray(img.resize((28, 28), Image.Resampling.BOX))
 
 
 def added(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -32,7 +17,7 @@ def added(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 def test_a_flag_runs_down_to_the_left_of_the_stems_top_and_keeps_the_stem() -> None:
-    d = one()
+    d = bar()
     out = hands.flag_one(d, np.random.default_rng(0), foot=False)
     assert out.dtype == np.uint8 and out.shape == (28, 28)
     assert (out.astype(int) >= d.astype(int) - 1).all()  # the written stroke is kept
@@ -46,7 +31,7 @@ def test_a_flag_runs_down_to_the_left_of_the_stems_top_and_keeps_the_stem() -> N
 
 
 def test_a_foot_stands_under_the_stem_on_both_sides() -> None:
-    d = one()
+    d = bar()
     out = hands.flag_one(d, np.random.default_rng(0), foot=True)
     ys, xs = np.nonzero(added(d, out)[18:])
     assert len(ys) and xs.min() < 12 and xs.max() > 16  # both sides of the stem, at its bottom
@@ -72,7 +57,7 @@ def test_blank_digits_are_left_as_they_are() -> None:
 def test_restyle_changes_some_ones_and_sevens_only_and_is_seeded() -> None:
     n = 400
     labels = torch.tensor([1, 7, 3, 0] * (n // 4))
-    images = torch.from_numpy(np.stack([one() if k == 1 else seven() for k in labels.tolist()]))
+    images = torch.from_numpy(np.stack([bar() if k == 1 else seven() for k in labels.tolist()]))
     out = hands.restyle(images, labels, seed=5)
     changed = (out != images).flatten(1).any(1)
     assert not changed[(labels != 1) & (labels != 7)].any()
@@ -80,7 +65,7 @@ def test_restyle_changes_some_ones_and_sevens_only_and_is_seeded() -> None:
     assert abs(flagged - hands.P_FLAG) < 0.12 and abs(crossed - hands.P_CROSS) < 0.12
     assert torch.equal(out, hands.restyle(images, labels, seed=5))
     assert not torch.equal(out, hands.restyle(images, labels, seed=6))
-    assert torch.equal(images[0], torch.from_numpy(one()))  # the input is not written over
+    assert torch.equal(images[0], torch.from_numpy(bar()))  # the input is not written over
 
 
 @pytest.mark.parametrize("other_hands", [True, False])
@@ -108,9 +93,10 @@ def test_other_hands_must_be_a_boolean() -> None:
 
 
 def test_a_given_width_draws_finer_or_heavier_strokes() -> None:
-    d = one()
+    d = bar()
     fine = added(d, hands.flag_one(d, np.random.default_rng(0), foot=False, width=1.0)).sum()
     heavy = added(d, hands.flag_one(d, np.random.default_rng(0), foot=False, width=4.0)).sum()
     assert 0 < fine < heavy
     default = hands.flag_one(d, np.random.default_rng(0), foot=False)  # _ink's width: what the world draws
-    assert np.array_equal(default, hands.flag_one(d, np.random.default_rng(0), foot=False, width=hands._ink(d)[3]))
+    world_width = hands._ink(d, None)[3]  # type: ignore[index]
+    assert np.array_equal(default, hands.flag_one(d, np.random.default_rng(0), foot=False, width=world_width))

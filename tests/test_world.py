@@ -43,23 +43,9 @@ from digit_lit.world import (
     uneven_light,
     world_views,
 )
+from tests.helpers.digits import bar, seven
 
 STILL = dict(shear=0.0, angle=0.0, aspect=1.0, elastic=0.0)  # handwriting that changes nothing but the size
-
-
-def seven() -> np.ndarray:
-    """An MNIST-like 7: white on black, anti-aliased, ~2.7-px strokes, in the 20-px box."""
-    img = Image.new("L", (112, 112), 0)
-    ImageDraw.Draw(img).line([(30, 22), (82, 22), (50, 92)], fill=255, width=11)
-    return np.asarray(img.resize((28, 28), Image.Resampling.BOX))
-
-
-def bar() -> np.ndarray:
-    """A vertical stroke 20 px tall and 3 px wide, soft-edged like MNIST."""
-    d = np.zeros((28, 28), np.uint8)
-    d[4:24, 13:16] = 255
-    d[4:24, 12] = d[4:24, 16] = 100
-    return d
 
 
 def rng(seed: int = 0) -> np.random.Generator:
