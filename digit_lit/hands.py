@@ -4,10 +4,11 @@ the world draws them (`data.world_views`), so that the guard learns to read them
 read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
 
     restyle(images, labels, seed) -> images       some 1s flagged (some also footed), some 7s crossed; the rest as given
-    flag_one(digit, rng, foot=None) / cross_seven(digit, rng)     one digit, restyled (the benchmark forces them)
+    flag_one(digit, rng, foot=None, width=None) / cross_seven(digit, rng, width=None)     one digit, restyled
 
-Strokes are drawn 8x larger than MNIST's pixels at the digit's own stroke width, then shrunk by averaging (MNIST's
-digits were anti-aliased so) and laid over the digit, whose own pixels are kept: the same pen, the same writing.
+Strokes are drawn 8x larger than MNIST's pixels, then shrunk by averaging (MNIST's digits were anti-aliased so) and
+laid over the digit, whose own pixels are kept. Their width is meant to be the digit's own but comes out heavier
+(`_ink`); `width` gives another (benchmarks/other_hands.py --own-width).
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ SCALE = 8  # drawn this many times larger than MNIST, then averaged down
 STREAM = 7  # the restyling's own random stream beside the world's: seed (world seed, STREAM, image index)
 
 
-def _ink(digit: np.ndarray) -> tuple[np.ndarray, float, float, float]:
-    """The digit's ink mask (over half strength), the top and bottom rows of its ink and a stroke width: 4x the ink's
-    mean distance to the paper, in MNIST px. At MNIST's size that is ~1.5x the stem's own width (2 px more: it lacks
-    the half pixel `preprocess.stroke_width` takes off), so the strokes added are heavier than the digit's; the
-    shipped guard was trained so (README: Other hands), and mending it changes the world: left for a retrain."""
+def _ink(digit: np.ndarray, width: float | None) -> tuple[np.ndarray, float, float, float] | None:
+    """The digit's ink mask (over half strength), the top and bottom rows of its ink and the width of the strokes to
+    add (None if it has no ink): `width`, or when None 4x the ink's mean distance to the paper, in MNIST px. At
+    MNIST's size that is ~1.5x the stem's own width (2 px more: it lacks the half pixel `preprocess.stroke_width` takes
+    off), so the strokes added are heavier than the digit's; the shipped guard was trained so (README: Other hands),
+    and mending it changes the world: left for a retrain."""
     ink = np.asarray(digit) > 127
+    if not ink.any():
+        return None
     rows = np.flatnonzero(ink.any(1))
-    width = 4.0 * float(ndimage.distance_transform_edt(ink)[ink].mean())
+    if width is None:
+        width = 4.0 * float(ndimage.distance_transform_edt(ink)[ink].mean())
     return ink, float(rows[0]), float(rows[-1]), width
 
 
@@ -71,10 +76,10 @@ def flag_one(
 ) -> np.ndarray:
     """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT), in
     strokes `width` px wide (None: `_ink`'s width, what the world trains with)."""
-    if not (np.asarray(digit) > 127).any():
+    found = _ink(digit, width)
+    if found is None:
         return np.asarray(digit, np.uint8)
-    ink, top, bottom, own = _ink(digit)
-    width = own if width is None else width
+    ink, top, bottom, width = found
     h = bottom - top
     x_top = _row_centre(ink, top, 0.05 * h)
     length, angle = rng.uniform(*FLAG_LENGTH) * h, np.deg2rad(rng.uniform(*FLAG_ANGLE_DEG))
@@ -89,10 +94,10 @@ def flag_one(
 
 def cross_seven(digit: np.ndarray, rng: np.random.Generator, width: float | None = None) -> np.ndarray:
     """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem, `width` px wide (None: as `flag_one`)."""
-    if not (np.asarray(digit) > 127).any():
+    found = _ink(digit, width)
+    if found is None:
         return np.asarray(digit, np.uint8)
-    ink, top, bottom, own = _ink(digit)
-    width = own if width is None else width
+    ink, top, bottom, width = found
     h = bottom - top
     y = top + rng.uniform(*CROSS_AT) * h
     x, half = _row_centre(ink, y, 0.04 * h), rng.uniform(*CROSS_HALF) * h
