@@ -7,8 +7,8 @@ read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
     flag_one(digit, rng, foot=None, width=None) / cross_seven(digit, rng, width=None)     one digit, restyled
 
 Strokes are drawn 8x larger than MNIST's pixels, then shrunk by averaging (MNIST's digits were anti-aliased so) and
-laid over the digit, whose own pixels are kept. Their width is meant to be the digit's own but comes out heavier
-(`_ink`); `width` gives another (benchmarks/other_hands.py --own-width).
+laid over the digit, whose own pixels are kept, at the digit's own stroke width (`preprocess.stroke_width`); `width`
+gives another.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
 from digit_lit.constants import IMAGE_SIZE
+from digit_lit.preprocess import stroke_width
 
 # One table, one source of truth. Lengths are shares of the digit's ink height h.
 P_FLAG = 0.4  # share of 1s written with a flag: a stroke down to the left from the top of the stem ...
@@ -35,17 +35,13 @@ STREAM = 7  # the restyling's own random stream beside the world's: seed (world 
 
 def _ink(digit: np.ndarray, width: float | None) -> tuple[np.ndarray, float, float, float] | None:
     """The digit's ink mask (over half strength), the top and bottom rows of its ink and the width of the strokes to
-    add (None if it has no ink): `width`, or when None 4x the ink's mean distance to the paper, in MNIST px. At
-    MNIST's size that is ~1.5x the stem's own width (2 px more: it lacks the half pixel `preprocess.stroke_width` takes
-    off), so the strokes added are heavier than the digit's; the shipped guard was trained so (README: Other hands),
-    and mending it changes the world: left for a retrain."""
+    add (None if it has no ink): `width`, or when None the ink's own (`preprocess.stroke_width`, in MNIST px): a
+    heavier flag than its stem is a tell no writer gives, and the guard would learn it."""
     ink = np.asarray(digit) > 127
     if not ink.any():
         return None
     rows = np.flatnonzero(ink.any(1))
-    if width is None:
-        width = 4.0 * float(ndimage.distance_transform_edt(ink)[ink].mean())
-    return ink, float(rows[0]), float(rows[-1]), width
+    return ink, float(rows[0]), float(rows[-1]), stroke_width(ink) if width is None else width
 
 
 def _with_strokes(digit: np.ndarray, width: float, lines: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -75,7 +71,7 @@ def flag_one(
     digit: np.ndarray, rng: np.random.Generator, foot: bool | None = None, width: float | None = None
 ) -> np.ndarray:
     """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT), in
-    strokes `width` px wide (None: `_ink`'s width, what the world trains with)."""
+    strokes `width` px wide (None: the digit's own)."""
     found = _ink(digit, width)
     if found is None:
         return np.asarray(digit, np.uint8)
