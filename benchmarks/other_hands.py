@@ -1,15 +1,12 @@
 """How the guard reads digits written as other hands write them: 1s with a flag (and a foot), crossed 7s.
 
-    python benchmarks/other_hands.py MODEL [--n 500] [--data-dir data] [--seed 0] [--own-width]
+    python benchmarks/other_hands.py MODEL [--n 500] [--data-dir data] [--seed 0]
 
 MNIST's writers rarely flag a 1 or cross a 7; much of Europe does both, and a flagged 1 is a 7 to a reader that has
 only seen MNIST. Each of the first `n` official test 1s and 7s is drawn as written and restyled by `digit_lit.hands`
 (the flag, the foot and the crossbar forced), then read as `predict` reads a picture (`Guard.read`), twice: drawn
 (the 28x28 digit, four times larger, black on white) and as a world picture (`world.draw_page` + `photo_effects`,
 seeded per picture). Prints, per style: read right, accepted, wrong accepts (and as which digits).
-
---own-width draws the flag, foot and crossbar at the digit's own stroke width (`preprocess.stroke_width`) instead of
-the heavier width the world draws them at (`hands._ink`): does what training taught hold for strokes like the stem's?
 
 The restyling is the very code the world trains with (`data.world.other_hands`), on test digits: this measures what
 training on it taught, and what a guard that never saw it does; not how real writers' flags and crossbars read.
@@ -30,15 +27,15 @@ from PIL import Image
 from digit_lit import hands, world
 from digit_lit.data import load_split
 from digit_lit.guard import Guard
-from digit_lit.preprocess import PreprocessError, stroke_width
+from digit_lit.preprocess import PreprocessError
 
-Style = Callable[[np.ndarray, np.random.Generator, float | None], np.ndarray]
+Style = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 STYLES: dict[str, tuple[int, Style | None]] = {
     "1 as written": (1, None),
-    "1 flagged": (1, lambda d, rng, w: hands.flag_one(d, rng, foot=False, width=w)),
-    "1 flagged, footed": (1, lambda d, rng, w: hands.flag_one(d, rng, foot=True, width=w)),
+    "1 flagged": (1, lambda d, rng: hands.flag_one(d, rng, foot=False)),
+    "1 flagged, footed": (1, lambda d, rng: hands.flag_one(d, rng, foot=True)),
     "7 as written": (7, None),
-    "7 crossed": (7, lambda d, rng, w: hands.cross_seven(d, rng, width=w)),
+    "7 crossed": (7, lambda d, rng: hands.cross_seven(d, rng)),
 }
 
 
@@ -61,21 +58,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="test digits of each style")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--own-width", action="store_true", help="added strokes as wide as the digit's own")
     args = parser.parse_args()
     guard = Guard.load(args.model)
     images, labels = (t.numpy() for t in load_split(args.data_dir, train=False, download=False))
-    width = "the digit's own" if args.own_width else "the world's (heavier)"
     print(f"model {Path(args.model).name} (threshold {guard.threshold:.4f}), the first {args.n} test digits of a style")
-    print(f"added strokes at {width} stroke width")
     print(f"{'style':<20}{'as':<7}{'n':>5}{'read right':>11}{'accepted':>9}{'wrong acc':>10}  wrong accepts read as")
     for k, (name, (label, style)) in enumerate(STYLES.items()):
         digits = images[labels == label][: args.n]
         if style is not None:
-            widths = [stroke_width(d > 127) if args.own_width else None for d in digits]
-            digits = np.stack(
-                [style(d, np.random.default_rng([args.seed, k, i]), widths[i]) for i, d in enumerate(digits)]
-            )
+            digits = np.stack([style(d, np.random.default_rng([args.seed, k, i])) for i, d in enumerate(digits)])
         for how in ("drawn", "world"):
             read = []
             for i, d in enumerate(digits):

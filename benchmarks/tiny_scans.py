@@ -37,7 +37,7 @@ def optdigits(digit: np.ndarray) -> np.ndarray:
 
 
 def grey(counts: np.ndarray) -> Image.Image:
-    return Image.fromarray((counts * 255 / 16).astype(np.uint8))
+    return Image.fromarray(world._to_uint8(counts / 16))  # rounded (255 * k / 16 truncated made 15 levels 1 darker)
 
 
 def coloured(counts: np.ndarray, cmap: str) -> Image.Image:
