@@ -1,5 +1,6 @@
-"""The README's commands work as written: every entry-point command composes with the overrides it shows, and every
-make target it names exists. (Running them all would take hours: composing catches a renamed option or group.)"""
+"""The README's (and docs/'s) commands work as written: every entry-point command composes with the overrides it shows,
+and every make target it names exists. (Running them all would take hours: composing catches a renamed option or
+group.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hydra import compose, initialize_config_dir
 
 from tests.helpers.paths import CONF, ROOT
 
-README = (ROOT / "README.md").read_text()
+README = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 # `python -m digit_lit.train ...`, `.venv/bin/python -m ...`, `digit-lit-train ...`, `make train ARGS=...`
 ENTRY = re.compile(r"^(?:\.venv/bin/)?(?:python -m digit_lit\.(?P<module>\w+)|digit-lit-(?P<script>\w+))(?P<args>.*)$")
 MAKE = re.compile(r"^make (?P<target>[\w-]+)")
