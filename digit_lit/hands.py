@@ -4,11 +4,10 @@ the world draws them (`data.world_views`), so that the guard learns to read them
 read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
 
     restyle(images, labels, seed) -> images       some 1s flagged (some also footed), some 7s crossed; the rest as given
-    flag_one(digit, rng, foot=None, width=None) / cross_seven(digit, rng, width=None)     one digit, restyled
+    flag_one(digit, rng, foot=None) / cross_seven(digit, rng)     one digit, restyled
 
 Strokes are drawn 8x larger than MNIST's pixels, then shrunk by averaging (MNIST's digits were anti-aliased so) and
-laid over the digit, whose own pixels are kept, at the digit's own stroke width (`preprocess.stroke_width`); `width`
-gives another.
+laid over the digit, whose own pixels are kept, at the digit's own stroke width (`preprocess.stroke_width`).
 """
 
 from __future__ import annotations
@@ -33,15 +32,15 @@ SCALE = 8  # drawn this many times larger than MNIST, then averaged down
 STREAM = 7  # the restyling's own random stream beside the world's: seed (world seed, STREAM, image index)
 
 
-def _ink(digit: np.ndarray, width: float | None) -> tuple[np.ndarray, float, float, float] | None:
+def _ink(digit: np.ndarray) -> tuple[np.ndarray, float, float, float] | None:
     """The digit's ink mask (over half strength), the top and bottom rows of its ink and the width of the strokes to
-    add (None if it has no ink): `width`, or when None the ink's own (`preprocess.stroke_width`, in MNIST px): a
-    heavier flag than its stem is a tell no writer gives, and the guard would learn it."""
+    add, the ink's own (`preprocess.stroke_width`, in MNIST px): a flag heavier than its stem is a tell no writer
+    gives, and the guard would learn it. None if it has no ink."""
     ink = np.asarray(digit) > 127
     if not ink.any():
         return None
     rows = np.flatnonzero(ink.any(1))
-    return ink, float(rows[0]), float(rows[-1]), stroke_width(ink) if width is None else width
+    return ink, float(rows[0]), float(rows[-1]), stroke_width(ink)
 
 
 def _with_strokes(digit: np.ndarray, width: float, lines: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -67,12 +66,9 @@ def _row_centre(ink: np.ndarray, y: float, band: float) -> float:
     return float(xs[near].mean()) if near.any() else float(xs.mean())
 
 
-def flag_one(
-    digit: np.ndarray, rng: np.random.Generator, foot: bool | None = None, width: float | None = None
-) -> np.ndarray:
-    """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT), in
-    strokes `width` px wide (None: the digit's own)."""
-    found = _ink(digit, width)
+def flag_one(digit: np.ndarray, rng: np.random.Generator, foot: bool | None = None) -> np.ndarray:
+    """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT)."""
+    found = _ink(digit)
     if found is None:
         return np.asarray(digit, np.uint8)
     ink, top, bottom, width = found
@@ -88,9 +84,9 @@ def flag_one(
     return _with_strokes(digit, width, lines)
 
 
-def cross_seven(digit: np.ndarray, rng: np.random.Generator, width: float | None = None) -> np.ndarray:
-    """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem, `width` px wide (None: as `flag_one`)."""
-    found = _ink(digit, width)
+def cross_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem."""
+    found = _ink(digit)
     if found is None:
         return np.asarray(digit, np.uint8)
     ink, top, bottom, width = found
