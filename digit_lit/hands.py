@@ -17,19 +17,20 @@ import torch
 from PIL import Image, ImageDraw
 
 from digit_lit.constants import IMAGE_SIZE
-from digit_lit.preprocess import stroke_width
+from digit_lit.preprocess import holes, stroke_width
 
 # One table, one source of truth. Lengths are shares of the digit's ink height h.
 P_FLAG = 0.4  # share of 1s written with a flag: a stroke down to the left from the top of the stem ...
-FLAG_LENGTH = (0.2, 0.4)  # ... this long ...
+FLAG_LENGTH = (0.2, 0.35)  # ... this long ...
 # ... this far below horizontal. A 7's bar also runs left from its stem's top, only level: a long flag near 30 degrees
-# reads as a 7 to a person too (README: Other hands)
-FLAG_ANGLE_DEG = (30.0, 60.0)
+# reads as a 7 to a person too; such flags were all the flagged 1s a guard read as sure 7s (README: Other hands)
+FLAG_ANGLE_DEG = (40.0, 60.0)
 P_FOOT = 0.4  # share of flagged 1s that also stand on a foot: a level stroke centred under the stem ...
 FOOT_HALF = (0.15, 0.3)  # ... reaching this far to either side
 P_CROSS = 0.3  # share of 7s crossed: a level stroke through the stem ...
 CROSS_AT = (0.45, 0.6)  # ... this far down from the top ...
 CROSS_HALF = (0.15, 0.25)  # ... reaching this far to either side of the stem
+LOOP_INK = 64  # a crossbar that closes a loop in the ink at this level (a quarter strength) makes the 7 a 9: not drawn
 SCALE = 8  # drawn this many times larger than MNIST, then averaged down
 STREAM = 7  # the restyling's own random stream beside the world's: seed (world seed, STREAM, image index)
 
@@ -87,7 +88,8 @@ def flag_one(digit: np.ndarray, rng: np.random.Generator, foot: bool | None = No
 
 
 def cross_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem."""
+    """A 7 (uint8 [28, 28]) crossed by a level stroke through its stem; as written where the stroke would close a loop
+    (`LOOP_INK`)."""
     found = _ink(digit)
     if found is None:
         return np.asarray(digit, np.uint8)
@@ -95,7 +97,14 @@ def cross_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h = bottom - top
     y = top + rng.uniform(*CROSS_AT) * h
     x, half = _row_centre(ink, y, 0.04 * h), rng.uniform(*CROSS_HALF) * h
-    return _with_strokes(digit, width, [(x - half, y, x + half, y)])
+    crossed = _with_strokes(digit, width, [(x - half, y, x + half, y)])
+    # a 7 whose stem curves back under its top bar gets a loop from the bar: a 9 that no writer of a crossed 7 draws
+    return np.asarray(digit, np.uint8) if _loop_px(crossed) > _loop_px(digit) else crossed
+
+
+def _loop_px(digit: np.ndarray) -> int:
+    """How many paper pixels the ink (over LOOP_INK) encloses."""
+    return int(holes(np.asarray(digit) > LOOP_INK).sum())
 
 
 def restyle(images: torch.Tensor, labels: torch.Tensor, seed: int) -> torch.Tensor:

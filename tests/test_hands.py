@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from digit_lit import data, hands
-from tests.helpers.digits import bar, seven
+from digit_lit.preprocess import holes
+from tests.helpers.digits import bar, hooked_seven, seven
 from tests.helpers.tiny_mnist import make_digits
 
 
@@ -23,9 +24,9 @@ def test_a_flag_runs_down_to_the_left_of_the_stems_top_and_keeps_the_stem() -> N
     assert (out.astype(int) >= d.astype(int) - 1).all()  # the written stroke is kept
     ys, xs = np.nonzero(added(d, out))
     assert len(ys) >= 4
-    # from the stem's top (row 4; the pen's round end reaches 2 px around it) down to the left, at most 0.4 of the
-    # digit's height (20 px) down
-    assert ys.min() >= 2 and ys.max() <= 4 + 0.4 * 20 + 2
+    # from the stem's top (row 4; the pen's round end reaches 2 px around it) down to the left, at most the longest
+    # flag of the digit's height (20 px) down
+    assert ys.min() >= 2 and ys.max() <= 4 + hands.FLAG_LENGTH[1] * 20 + 2
     assert xs[ys >= 7].max() < 12 and len(xs[ys >= 7]) >= 4  # below the pen's end, left of the stem (columns 12-16)
     assert not added(d, out)[14:].any()  # no foot asked for
 
@@ -46,6 +47,23 @@ def test_a_crossbar_crosses_the_stem_about_halfway_down() -> None:
     assert top + 0.35 * h <= ys.min() and ys.max() <= top + 0.7 * h
     stem = np.flatnonzero(d[int(ys.mean())] > 127).mean()
     assert xs.min() < stem < xs.max()  # across the stem, on both sides
+
+
+def test_a_crossbar_that_would_close_a_loop_is_not_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 7 whose bar curls down at its left end: a crossbar reaching the curl makes a 9
+    hooked, straight = hooked_seven(), seven()
+    outs = [hands.cross_seven(hooked, np.random.default_rng(k)) for k in range(30)]
+    as_written = [np.array_equal(out, hooked) for out in outs]
+    assert 0 < sum(as_written) < 30  # the long bars that reach the curl are left out, the short ones drawn
+    assert all(hands._loop_px(out) == hands._loop_px(hooked) == 0 for out in outs)
+    # a straight 7 is always crossed
+    assert not any(np.array_equal(hands.cross_seven(straight, np.random.default_rng(k)), straight) for k in range(30))
+    # without the rule (no ink counts) the bars it left out close a loop
+    level = hands.LOOP_INK
+    monkeypatch.setattr(hands, "LOOP_INK", 255)
+    for k in np.flatnonzero(as_written):
+        unruled = hands.cross_seven(hooked, np.random.default_rng(k))
+        assert holes(unruled > level).sum() > 0
 
 
 def test_blank_digits_are_left_as_they_are() -> None:

@@ -19,3 +19,10 @@ def bar() -> np.ndarray:
     d[4:24, 13:16] = 255
     d[4:24, 12] = d[4:24, 16] = 100
     return d
+
+
+def hooked_seven() -> np.ndarray:
+    """A 7 whose bar's left end curls down towards its stem (as some MNIST 7s do): a crossbar can close it into a 9."""
+    img = Image.new("L", (112, 112), 0)
+    ImageDraw.Draw(img).line([(36, 56), (30, 22), (82, 22), (56, 92)], fill=255, width=11)
+    return np.asarray(img.resize((28, 28), Image.Resampling.BOX))
