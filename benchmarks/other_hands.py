@@ -4,7 +4,8 @@
 
 MNIST's writers rarely flag a 1 or cross a 7; much of Europe does both, and a flagged 1 is a 7 to a reader that has
 only seen MNIST. Each of the first `n` official test 1s and 7s is drawn as written and restyled by `digit_lit.hands`
-(the flag, the foot and the crossbar forced), then read as `predict` reads a picture (`Guard.read`), twice: drawn
+(the flag, the foot and the crossbar forced, but for a crossbar that would close a loop: `hands.cross_seven` leaves
+that 7 as written), then read as `predict` reads a picture (`Guard.read`), twice: drawn
 (the 28x28 digit, four times larger, black on white) and as a world picture (`world.draw_page` + `photo_effects`,
 seeded per picture). Prints, per style: read right, accepted, wrong accepts (and as which digits).
 
