@@ -98,7 +98,7 @@ def cross_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     y = top + rng.uniform(*CROSS_AT) * h
     x, half = _row_centre(ink, y, 0.04 * h), rng.uniform(*CROSS_HALF) * h
     crossed = _with_strokes(digit, width, [(x - half, y, x + half, y)])
-    # a 7 whose stem curves back under its top bar gets a loop from the bar: a 9 that no writer of a crossed 7 draws
+    # a 7 whose bar curls down at its left end gets a loop from the crossbar: a 9 that no writer of a crossed 7 draws
     return np.asarray(digit, np.uint8) if _loop_px(crossed) > _loop_px(digit) else crossed
 
 
