@@ -1,6 +1,7 @@
 """How the guard reads digits written as other hands write them: 1s with a flag (and a foot), crossed 7s.
 
     python benchmarks/other_hands.py MODEL [--n 500] [--data-dir data] [--seed 0]
+                                     [--flag-length LO HI] [--flag-angle LO HI]
 
 MNIST's writers rarely flag a 1 or cross a 7; much of Europe does both, and a flagged 1 is a 7 to a reader that has
 only seen MNIST. Each of the first `n` official test 1s and 7s is drawn as written and restyled by `digit_lit.hands`
@@ -8,6 +9,10 @@ only seen MNIST. Each of the first `n` official test 1s and 7s is drawn as writt
 that 7 as written), then read as `predict` reads a picture (`Guard.read`), twice: drawn
 (the 28x28 digit, four times larger, black on white) and as a world picture (`world.draw_page` + `photo_effects`,
 seeded per picture). Prints, per style: read right, accepted, wrong accepts (and as which digits).
+
+--flag-length and --flag-angle draw the flags from another range than the world's (`hands.FLAG_LENGTH`, share of the
+height, and `hands.FLAG_ANGLE_DEG`, degrees below horizontal): e.g. the long, shallow flags the world no longer draws
+(0.33 0.4 and 30 37), to see what a guard makes of them.
 
 The restyling is the very code the world trains with (`data.world.other_hands`), on test digits: this measures what
 training on it taught, and what a guard that never saw it does; not how real writers' flags and crossbars read.
@@ -31,13 +36,17 @@ from digit_lit.guard import Guard
 from digit_lit.preprocess import PreprocessError
 
 Style = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-STYLES: dict[str, tuple[int, Style | None]] = {
-    "1 as written": (1, None),
-    "1 flagged": (1, lambda d, rng: hands.flag_one(d, rng, foot=False)),
-    "1 flagged, footed": (1, lambda d, rng: hands.flag_one(d, rng, foot=True)),
-    "7 as written": (7, None),
-    "7 crossed": (7, lambda d, rng: hands.cross_seven(d, rng)),
-}
+
+
+def styles(length: tuple[float, float], angle: tuple[float, float]) -> dict[str, tuple[int, Style | None]]:
+    """Each style's digit and how it is restyled (None: as written), flags drawn from these ranges."""
+    return {
+        "1 as written": (1, None),
+        "1 flagged": (1, lambda d, rng: hands.flag_one(d, rng, False, length, angle)),
+        "1 flagged, footed": (1, lambda d, rng: hands.flag_one(d, rng, True, length, angle)),
+        "7 as written": (7, None),
+        "7 crossed": (7, lambda d, rng: hands.cross_seven(d, rng)),
+    }
 
 
 def drawn(digit: np.ndarray) -> Image.Image:
@@ -59,12 +68,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="test digits of each style")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flag-length", type=float, nargs=2, default=hands.FLAG_LENGTH, metavar=("LO", "HI"))
+    parser.add_argument("--flag-angle", type=float, nargs=2, default=hands.FLAG_ANGLE_DEG, metavar=("LO", "HI"))
     args = parser.parse_args()
     guard = Guard.load(args.model)
     images, labels = (t.numpy() for t in load_split(args.data_dir, train=False, download=False))
+    length, angle = tuple(args.flag_length), tuple(args.flag_angle)
     print(f"model {Path(args.model).name} (threshold {guard.threshold:.4f}), the first {args.n} test digits of a style")
+    print(f"flags {length[0]}-{length[1]} of the height at {angle[0]}-{angle[1]} degrees")
     print(f"{'style':<20}{'as':<7}{'n':>5}{'read right':>11}{'accepted':>9}{'wrong acc':>10}  wrong accepts read as")
-    for k, (name, (label, style)) in enumerate(STYLES.items()):
+    for k, (name, (label, style)) in enumerate(styles(length, angle).items()):
         digits = images[labels == label][: args.n]
         if style is not None:
             digits = np.stack([style(d, np.random.default_rng([args.seed, k, i])) for i, d in enumerate(digits)])

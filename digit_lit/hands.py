@@ -69,16 +69,23 @@ def _row_centre(ink: np.ndarray, y: float, band: float) -> float:
     return float(xs[near].mean()) if near.any() else float(xs.mean())
 
 
-def flag_one(digit: np.ndarray, rng: np.random.Generator, foot: bool | None = None) -> np.ndarray:
-    """A 1 (uint8 [28, 28]) with a flag from the top of its stem, and a foot (`foot`; None: drawn at P_FOOT)."""
+def flag_one(
+    digit: np.ndarray,
+    rng: np.random.Generator,
+    foot: bool | None = None,
+    length: tuple[float, float] = FLAG_LENGTH,
+    angle: tuple[float, float] = FLAG_ANGLE_DEG,
+) -> np.ndarray:
+    """A 1 (uint8 [28, 28]) with a flag from the top of its stem, `length` of its height long at `angle` degrees below
+    horizontal (ranges; the world's by default), and a foot (`foot`; None: drawn at P_FOOT)."""
     found = _ink(digit)
     if found is None:
         return np.asarray(digit, np.uint8)
     ink, top, bottom, width = found
     h = bottom - top
     x_top = _row_centre(ink, top, 0.05 * h)
-    length, angle = rng.uniform(*FLAG_LENGTH) * h, np.deg2rad(rng.uniform(*FLAG_ANGLE_DEG))
-    lines = [(x_top, top, x_top - length * np.cos(angle), top + length * np.sin(angle))]
+    size, turn = rng.uniform(*length) * h, np.deg2rad(rng.uniform(*angle))
+    lines = [(x_top, top, x_top - size * np.cos(turn), top + size * np.sin(turn))]
     if foot is None:
         foot = bool(rng.random() < P_FOOT)
     if foot:

@@ -120,3 +120,11 @@ def test_the_added_strokes_are_as_wide_as_the_stem(w: int) -> None:
     # centre), below the flag's rows
     thickness = added(d, out)[15:, [left - 1, left + w]].sum(0)
     assert (thickness == w).all()  # the old rule (no half pixel off) drew feet 2 px thicker than their stems
+
+
+def test_a_flag_can_be_drawn_from_another_range() -> None:
+    d = bar()  # stem centred on column 14, top at row 4, 20 px tall
+    out = hands.flag_one(d, np.random.default_rng(0), foot=False, length=(0.4, 0.4), angle=(0.0, 0.0))
+    ys, xs = np.nonzero(added(d, out))
+    assert ys.max() <= 4 + 2  # level: within the pen's round end of the top row
+    assert xs.min() <= 14 - 0.4 * 20 + 1  # 8 px to the left of the stem
