@@ -4,7 +4,8 @@ the world draws them (`data.world_views`), so that the guard learns to read them
 read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
 
     restyle(images, labels, seed) -> images       some 1s flagged (some also footed), some 7s crossed; the rest as given
-    flag_one(digit, rng, foot=None) / cross_seven(digit, rng)     one digit, restyled
+    flag_one(digit, rng, foot=None, length=FLAG_LENGTH, angle=FLAG_ANGLE_DEG)    one 1, flagged (ranges: the world's)
+    cross_seven(digit, rng)     one 7, crossed unless the bar would close a loop
 
 Strokes are drawn 8x larger than MNIST's pixels, then shrunk by averaging (MNIST's digits were anti-aliased so) and
 laid over the digit, whose own pixels are kept, at the digit's own stroke width (`preprocess.stroke_width`).
