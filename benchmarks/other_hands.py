@@ -8,7 +8,9 @@ only seen MNIST. Each of the first `n` official test 1s and 7s is drawn as writt
 (the flag, the foot and the crossbar forced, but for a crossbar that would close a loop: `hands.cross_seven` leaves
 that 7 as written), then read as `predict` reads a picture (`Guard.read`), twice: drawn
 (the 28x28 digit, four times larger, black on white) and as a world picture (`world.draw_page` + `photo_effects`,
-seeded per picture). Prints, per style: read right, accepted, wrong accepts (and as which digits).
+seeded per picture). Prints, per style: read right, accepted, wrong accepts (and as which digits). The last style,
+a 1 with a flag as long and as shallow as a 7's bar (`hands.AMBIGUOUS_LENGTH`, `AMBIGUOUS_ANGLE_DEG`), is one the world
+teaches the guard to refuse: read right is no goal there, accepted is what to keep low.
 
 --flag-length and --flag-angle draw the flags from another range than the world's (`hands.FLAG_LENGTH`, share of the
 height, and `hands.FLAG_ANGLE_DEG`, degrees below horizontal): e.g. the long, shallow flags the world no longer draws
@@ -40,12 +42,15 @@ Style = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 def styles(length: tuple[float, float], angle: tuple[float, float]) -> dict[str, tuple[int, Style | None]]:
     """Each style's digit and how it is restyled (None: as written), flags drawn from these ranges."""
+    ambiguous_length, ambiguous_angle = hands.AMBIGUOUS_LENGTH, hands.AMBIGUOUS_ANGLE_DEG
     return {
         "1 as written": (1, None),
         "1 flagged": (1, lambda d, rng: hands.flag_one(d, rng, False, length, angle)),
         "1 flagged, footed": (1, lambda d, rng: hands.flag_one(d, rng, True, length, angle)),
         "7 as written": (7, None),
         "7 crossed": (7, lambda d, rng: hands.cross_seven(d, rng)),
+        # last, so that the styles above draw as they always did; the world's ambiguous flag, whatever --flag-*
+        "1 with a 7's bar": (1, lambda d, rng: hands.flag_one(d, rng, False, ambiguous_length, ambiguous_angle)),
     }
 
 
@@ -71,6 +76,10 @@ def main() -> None:
     parser.add_argument("--flag-length", type=float, nargs=2, default=hands.FLAG_LENGTH, metavar=("LO", "HI"))
     parser.add_argument("--flag-angle", type=float, nargs=2, default=hands.FLAG_ANGLE_DEG, metavar=("LO", "HI"))
     args = parser.parse_args()
+    for name in ("flag_length", "flag_angle"):
+        lo, hi = getattr(args, name)
+        if not 0 <= lo <= hi:
+            parser.error(f"--{name.replace('_', '-')} {lo} {hi}: give LO HI with 0 <= LO <= HI")
     guard = Guard.load(args.model)
     images, labels = (t.numpy() for t in load_split(args.data_dir, train=False, download=False))
     length, angle = tuple(args.flag_length), tuple(args.flag_angle)

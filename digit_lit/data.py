@@ -225,7 +225,7 @@ class World:
     outliers: int = 20000  # non-digits drawn for outlier exposure (from training digits)
     val_outliers: int = 3000  # ... for the "outliers" validation group (any accept there is a wrong accept)
     workers: int = 2  # rendering processes
-    other_hands: bool = True  # some 1s flagged and 7s crossed before they are drawn (digit_lit/hands.py)
+    other_hands: bool = True  # some 1s flagged (some ambiguously), 7s crossed before they are drawn (hands.py)
 
     def __post_init__(self) -> None:
         for name in ("train_renders", "val_renders", "outliers", "val_outliers", "workers"):
@@ -256,16 +256,18 @@ def world_views(
     """`renders` world pictures of each image, as preprocessing views them: (views, labels, read) where `read` marks
     the views that show their digit; the others lost it to preprocessing. Pictures preprocessing refused are left out.
     With `other_hands`, each picture's digit may first be restyled as other hands write it (`hands.restyle`: the
-    cache key holds the restyled digits, so either world is cached apart).
+    cache key holds the restyled digits, so either world is cached apart); a 1 it drew ambiguously (a flag like a 7's
+    bar) is not `read` either: no writer's intent can be read from it.
     """
     if not renders:
         return images[:0], labels[:0], torch.zeros(0, dtype=torch.bool)
     images, labels = images.repeat(renders, 1, 1), labels.repeat(renders)
+    ambiguous = torch.zeros(len(images), dtype=torch.bool)
     if other_hands:
-        images = restyle(images, labels, WORLD_SEEDS[stream])
+        images, ambiguous = restyle(images, labels, WORLD_SEEDS[stream])
     views, status = cached_world_views(images, WORLD_SEEDS[stream], world_dir(data_dir), workers)
     kept = status != REFUSED
-    return views[kept], labels[kept], status[kept] == READ
+    return views[kept], labels[kept], ((status == READ) & ~ambiguous)[kept]
 
 
 def world_test(
@@ -351,8 +353,9 @@ class MNISTDataModule(L.LightningDataModule):
         w, d = self.world, self.data_dir
         assert w is not None
         views, labels, read = world_views(d, *train, w.train_renders, "train", w.workers, w.other_hands)
-        # a view that lost its digit is taught as a non-digit: the guard must refuse it, as a user's picture that
-        # preprocessing spoils the same way; validation keeps them with their labels, as the world test does
+        # a view that lost its digit (or shows an ambiguous 1) is taught as a non-digit: the guard must refuse it, as
+        # a user's picture that preprocessing spoils the same way; validation keeps them with their labels, as the
+        # world test does
         out = {"world_train": (views[read], labels[read]), "lost_train": (views[~read], labels[~read])}
         views, labels, _ = world_views(d, *val, w.val_renders, "val", w.workers, w.other_hands)
         out["world_val"] = (views, labels)

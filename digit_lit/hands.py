@@ -1,9 +1,11 @@
 """How other hands write some digits that MNIST's writers (American, mostly) rarely write so: a 1 with a flag, and
 with a foot, as much of Europe writes it, and a 7 crossed through its stem. Drawn by code onto MNIST digits, before
 the world draws them (`data.world_views`), so that the guard learns to read them, or to refuse them, rather than to
-read a flagged 1 as a sure 7 (benchmarks/other_hands.py).
+read a flagged 1 as a sure 7 (benchmarks/other_hands.py). Some flags are drawn long and shallow, as a 7's bar: such a
+1 is marked ambiguous, to be taught as a picture to refuse (`data.world_views`), not as a 1 nor as a 7.
 
-    restyle(images, labels, seed) -> images       some 1s flagged (some also footed), some 7s crossed; the rest as given
+    restyle(images, labels, seed) -> (images, ambiguous)    some 1s flagged (some also footed, some ambiguous), some 7s
+                                                            crossed; the rest as given
     flag_one(digit, rng, foot=None, length=FLAG_LENGTH, angle=FLAG_ANGLE_DEG)    one 1, flagged (ranges: the world's)
     cross_seven(digit, rng)     one 7, crossed unless the bar would close a loop
 
@@ -26,6 +28,11 @@ FLAG_LENGTH = (0.2, 0.35)  # ... this long ...
 # ... this far below horizontal. A 7's bar also runs left from its stem's top, only level: a long flag near 30 degrees
 # reads as a 7 to a person too; such flags were all the flagged 1s a guard read as sure 7s (README: Other hands)
 FLAG_ANGLE_DEG = (40.0, 60.0)
+# ... and this share of flagged 1s (never footed: a foot tells a 1) gets a flag as long and as shallow as a short 7's
+# bar instead: read as a 1 or as a 7 it is a guess, so it is marked ambiguous and taught towards a uniform belief
+P_AMBIGUOUS = 0.25
+AMBIGUOUS_LENGTH = (0.33, 0.45)
+AMBIGUOUS_ANGLE_DEG = (25.0, 37.0)
 P_FOOT = 0.4  # share of flagged 1s that also stand on a foot: a level stroke centred under the stem ...
 FOOT_HALF = (0.15, 0.3)  # ... reaching this far to either side
 P_CROSS = 0.3  # share of 7s crossed: a level stroke through the stem ...
@@ -115,15 +122,22 @@ def _loop_px(digit: np.ndarray) -> int:
     return int(holes(np.asarray(digit) > LOOP_INK).sum())
 
 
-def restyle(images: torch.Tensor, labels: torch.Tensor, seed: int) -> torch.Tensor:
-    """uint8 [N, 28, 28] digits with some 1s flagged (P_FLAG; of them P_FOOT also footed) and some 7s crossed
-    (P_CROSS); the others as given. Image i draws from seed (seed, STREAM, i): the same digits come out the same."""
+def restyle(images: torch.Tensor, labels: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 [N, 28, 28] digits with some 1s flagged (P_FLAG; of them P_AMBIGUOUS ambiguously, the others P_FOOT also
+    footed) and some 7s crossed (P_CROSS); the others as given; and bool [N]: the ambiguous 1s. Image i draws from
+    seed (seed, STREAM, i): the same digits come out the same."""
     out = images.clone()
+    ambiguous = torch.zeros(len(images), dtype=torch.bool)
     labels_np = labels.numpy()
     for i in np.flatnonzero((labels_np == 1) | (labels_np == 7)):
         rng = np.random.default_rng([seed, STREAM, int(i)])
         if labels_np[i] == 1 and rng.random() < P_FLAG:
-            out[i] = torch.from_numpy(flag_one(images[i].numpy(), rng).copy())
+            if rng.random() < P_AMBIGUOUS:
+                drawn = flag_one(images[i].numpy(), rng, False, AMBIGUOUS_LENGTH, AMBIGUOUS_ANGLE_DEG)
+                ambiguous[i] = True
+            else:
+                drawn = flag_one(images[i].numpy(), rng)
+            out[i] = torch.from_numpy(drawn.copy())
         elif labels_np[i] == 7 and rng.random() < P_CROSS:
             out[i] = torch.from_numpy(cross_seven(images[i].numpy(), rng).copy())
-    return out
+    return out, ambiguous

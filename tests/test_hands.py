@@ -76,14 +76,35 @@ def test_restyle_changes_some_ones_and_sevens_only_and_is_seeded() -> None:
     n = 400
     labels = torch.tensor([1, 7, 3, 0] * (n // 4))
     images = torch.from_numpy(np.stack([bar() if k == 1 else seven() for k in labels.tolist()]))
-    out = hands.restyle(images, labels, seed=5)
+    out, ambiguous = hands.restyle(images, labels, seed=5)
     changed = (out != images).flatten(1).any(1)
     assert not changed[(labels != 1) & (labels != 7)].any()
     flagged, crossed = changed[labels == 1].float().mean(), changed[labels == 7].float().mean()
     assert abs(flagged - hands.P_FLAG) < 0.12 and abs(crossed - hands.P_CROSS) < 0.12
-    assert torch.equal(out, hands.restyle(images, labels, seed=5))
-    assert not torch.equal(out, hands.restyle(images, labels, seed=6))
+    # the ambiguous ones are flagged 1s, about P_AMBIGUOUS of them
+    assert ambiguous.dtype == torch.bool and (labels[ambiguous] == 1).all() and changed[ambiguous].all()
+    assert 0 < ambiguous.sum() and abs(ambiguous.sum() / changed[labels == 1].sum() - hands.P_AMBIGUOUS) < 0.15
+    again, again_ambiguous = hands.restyle(images, labels, seed=5)
+    assert torch.equal(out, again) and torch.equal(ambiguous, again_ambiguous)
+    assert not torch.equal(out, hands.restyle(images, labels, seed=6)[0])
     assert torch.equal(images[0], torch.from_numpy(bar()))  # the input is not written over
+
+
+def test_ambiguous_flags_run_further_and_more_level_than_the_worlds_flags() -> None:
+    n = 400
+    labels = torch.ones(n, dtype=torch.long)
+    images = torch.from_numpy(np.stack([bar()] * n))  # stems centred on column 14, rows 4-23 (20 px tall)
+    out, ambiguous = hands.restyle(images, labels, seed=1)
+    for i in np.flatnonzero((out != images).flatten(1).any(1).numpy()):
+        ys, xs = np.nonzero(added(images[i].numpy(), out[i].numpy()))
+        reach, drop = 14 - xs.min(), ys.max() - 4  # how far left and down the flag's ink goes, pen's end included
+        if ambiguous[i]:
+            lo, hi = hands.AMBIGUOUS_LENGTH[0] * 20, hands.AMBIGUOUS_LENGTH[1] * 20
+            a_hi = np.deg2rad(hands.AMBIGUOUS_ANGLE_DEG[1])
+            assert lo * np.cos(a_hi) - 1 <= reach and drop <= hi * np.sin(a_hi) + 2
+            assert not added(images[i].numpy(), out[i].numpy())[18:].any()  # never footed: a foot tells a 1
+        else:
+            assert drop >= hands.FLAG_LENGTH[0] * 20 * np.sin(np.deg2rad(hands.FLAG_ANGLE_DEG[0])) - 1
 
 
 @pytest.mark.parametrize("other_hands", [True, False])
@@ -98,11 +119,15 @@ def test_world_views_draw_the_restyled_digits_when_asked(
         return imgs, torch.ones(len(imgs), dtype=torch.uint8)  # every view read
 
     monkeypatch.setattr(data, "cached_world_views", drawn)
-    _, view_labels, _ = data.world_views(tmp_path, images, labels, 2, "val", 1, other_hands)
+    _, view_labels, read = data.world_views(tmp_path, images, labels, 2, "val", 1, other_hands)
     repeated = images.repeat(2, 1, 1)
-    expected = hands.restyle(repeated, labels.repeat(2), data.WORLD_SEEDS["val"]) if other_hands else repeated
+    expected, ambiguous = hands.restyle(repeated, labels.repeat(2), data.WORLD_SEEDS["val"])
+    if not other_hands:
+        expected, ambiguous = repeated, torch.zeros(len(repeated), dtype=torch.bool)
     assert torch.equal(seen["images"], expected) and torch.equal(view_labels, labels.repeat(2))
     assert other_hands == (not torch.equal(expected, repeated))  # 1s and 7s among 128 pictures: some restyled
+    # every view read but the ambiguous 1s: those are taught as pictures to refuse
+    assert torch.equal(read, ~ambiguous) and other_hands == bool(ambiguous.any())
 
 
 def test_other_hands_must_be_a_boolean() -> None:
