@@ -26,7 +26,8 @@ from digit_lit.preprocess import holes, stroke_width
 P_FLAG = 0.4  # share of 1s written with a flag: a stroke down to the left from the top of the stem ...
 FLAG_LENGTH = (0.2, 0.35)  # ... this long ...
 # ... this far below horizontal. A 7's bar also runs left from its stem's top, only level: a long flag near 30 degrees
-# reads as a 7 to a person too; such flags were all the flagged 1s a guard read as sure 7s (README: Other hands)
+# reads as a 7 to a person too; such flags were all the flagged 1s a guard read as sure 7s (docs/guard_runs.md:
+# guard_loops)
 FLAG_ANGLE_DEG = (40.0, 60.0)
 # ... and this share of flagged 1s (never footed: a foot tells a 1) gets a flag as long and as shallow as a short 7's
 # bar instead: read as a 1 or as a 7 it is a guess, so it is marked ambiguous and taught towards a uniform belief
