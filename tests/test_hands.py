@@ -95,6 +95,7 @@ def test_ambiguous_flags_run_further_and_more_level_than_the_worlds_flags() -> N
     labels = torch.ones(n, dtype=torch.long)
     images = torch.from_numpy(np.stack([bar()] * n))  # stems centred on column 14, rows 4-23 (20 px tall)
     out, ambiguous = hands.restyle(images, labels, seed=1)
+    assert ambiguous.any() and (~ambiguous & (out != images).flatten(1).any(1)).any()  # both kinds drawn
     for i in np.flatnonzero((out != images).flatten(1).any(1).numpy()):
         ys, xs = np.nonzero(added(images[i].numpy(), out[i].numpy()))
         reach, drop = 14 - xs.min(), ys.max() - 4  # how far left and down the flag's ink goes, pen's end included
