@@ -13,8 +13,8 @@ a 1 with a flag as long and as shallow as a 7's bar (`hands.AMBIGUOUS_LENGTH`, `
 teaches the guard to refuse: read right is no goal there, accepted is what to keep low.
 
 --flag-length and --flag-angle draw the flags from another range than the world's (`hands.FLAG_LENGTH`, share of the
-height, and `hands.FLAG_ANGLE_DEG`, degrees below horizontal): e.g. the long, shallow flags the world no longer draws
-(0.33 0.4 and 30 37), to see what a guard makes of them.
+height, and `hands.FLAG_ANGLE_DEG`, degrees below horizontal): e.g. flags in the gap between the world's two ranges,
+drawn by neither (0.3 0.35 and 32 40), to see what a guard makes of them.
 
 The restyling is the very code the world trains with (`data.world.other_hands`), on test digits: this measures what
 training on it taught, and what a guard that never saw it does; not how real writers' flags and crossbars read.

@@ -30,10 +30,12 @@ FLAG_LENGTH = (0.2, 0.35)  # ... this long ...
 # guard_loops)
 FLAG_ANGLE_DEG = (40.0, 60.0)
 # ... and this share of flagged 1s (never footed: a foot tells a 1) gets a flag as long and as shallow as a short 7's
-# bar instead: read as a 1 or as a 7 it is a guess, so it is marked ambiguous and taught towards a uniform belief
+# bar instead: read as a 1 or as a 7 it is a guess, so it is marked ambiguous and taught towards a uniform belief.
+# Neither range draws 32-40 degrees: a gap so the flags taught as 1s and those taught as doubt do not touch (with no
+# gap the guard doubted every flag; docs/guard_runs.md: guard_amb)
 P_AMBIGUOUS = 0.25
-AMBIGUOUS_LENGTH = (0.33, 0.45)
-AMBIGUOUS_ANGLE_DEG = (25.0, 37.0)
+AMBIGUOUS_LENGTH = (0.35, 0.45)
+AMBIGUOUS_ANGLE_DEG = (20.0, 32.0)
 P_FOOT = 0.4  # share of flagged 1s that also stand on a foot: a level stroke centred under the stem ...
 FOOT_HALF = (0.15, 0.3)  # ... reaching this far to either side
 P_CROSS = 0.3  # share of 7s crossed: a level stroke through the stem ...
