@@ -27,7 +27,8 @@ accept the code only when every digit is accepted and no other reading competes.
    guard would all accept, nor one the ink supports better when refused digits cost nothing; and the count equal to
    `expected_length` when given (a check, never a hint: the reading does not bend to reach it), which a code with a
    cut mark read whole as one digit wider than a digit, or with two digits the seams parted, always needs (touching
-   ink may hold a digit more or less than the reading found).
+   ink may hold a digit more or less than the reading found); and no digit the seams parted read as a lone stroke
+   (a 1: what a cut leaves of a digit whose bar went to its neighbour).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ REFUSED_COST = 5.0  # a candidate the guard refuses costs this: readings whose e
 KEEP = 4  # readings kept per step of the search (distinct codes)
 SKIP = 1.0  # the cost (in log-confidence) of leaving a short atom out of every digit: a stray stroke
 AMBIGUITY = 0.3  # another code whose log-confidence is within this of the best makes the reading ambiguous
+STROKE = 1  # the digit a lone stroke reads as: what a seam leaves of a digit whose bar or arm went to its neighbour
 
 
 @dataclass(frozen=True)
@@ -718,6 +720,14 @@ def refusal(
     touch = np.flatnonzero(parted(found, chosen))
     if len(touch) and expected_length is None:
         return f"digits {touch[0] + 1} and {touch[0] + 2} touch: write the digits apart, or give expected_length"
+    # ... and even with it, a parted digit read as a lone stroke is no evidence of a 1: a seam leaves one of any digit
+    # whose bar or arm the cut gave to its neighbour (a 7 beside a 0 read "10", a 4 beside a 2 "12"), and the
+    # guard reads that stroke as surely as a written 1 (on validation codes, 7 of the 9 wrong codes accepted with
+    # their length; docs/code_runs.md)
+    read = found.probs[chosen].argmax(1)
+    stroke = [k for t in touch for k in (t, t + 1) if read[k] == STROKE]
+    if stroke:
+        return f"digit {stroke[0] + 1} was cut from touching ink and reads as a lone stroke: write the digits apart"
     return None
 
 

@@ -188,6 +188,20 @@ def test_digits_a_seam_parted_are_accepted_only_with_the_codes_length(guard: Gua
     assert read_code(guard, apart)["accepted"] is True
 
 
+def test_a_parted_digit_read_as_a_lone_stroke_refuses_the_code_even_with_its_length(guard: Guard) -> None:
+    # a seam leaves a lone stroke of any digit whose bar or arm it gave to the neighbour, and the guard reads that
+    # stroke as surely as a written 1: a parted 1 is no evidence, whatever the count
+    first, second = GLYPHS[7], GLYPHS[1]
+    img, _ = draw([GLYPHS[3], first, second, GLYPHS[3]], [0.0, 0.9, 0.9 + touching(first, second, 0.0), 2.4])
+    found = read_candidates(guard, img)
+    told = decide(guard, found, expected_length=4)
+    assert told["code"] == "3713" and all(d["accepted"] for d in told["digits"]), told
+    assert told["accepted"] is False
+    assert told["reason"] == "digit 3 was cut from touching ink and reads as a lone stroke: write the digits apart"
+    apart, _ = code_picture("3713")  # the same digits a gap apart: the 1 is a written stroke, not a cut's
+    assert read_code(guard, apart, expected_length=4)["accepted"] is True
+
+
 def test_an_unsure_digit_is_named_before_the_codes_length_is_asked_for(guard: Guard) -> None:
     # a seam parted two digits and a scribble is read as a digit the guard refuses: the length would not save the
     # code, so the reason names the digit to mend
@@ -418,8 +432,11 @@ def test_a_reading_that_wins_only_by_the_guards_refusals_is_ambiguous(guard: Gua
     assert out["code"] == "7107" and out["accepted"] is False, out
     assert out["reason"] == "ambiguous: could also be 707"
     found.probs[whole] = belief(0, 0.5)  # the whole now reads less likely than its sure halves: nothing competes
-    assert decide(guard, found, expected_length=4)["accepted"] is True
-    # ... but a seam parted the 1 from the 0: without the code's length, that count is a guess
+    told = decide(guard, found, expected_length=4)
+    # ... but the 1 is a stroke a seam cut from the 0: refused even with the code's length, and no longer as ambiguous
+    assert told["accepted"] is False, told
+    assert told["reason"] == "digit 2 was cut from touching ink and reads as a lone stroke: write the digits apart"
+    # ... and without the code's length, the count of the touching ink is a guess first
     assert "touch" in decide(guard, found)["reason"]
 
 
