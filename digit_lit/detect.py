@@ -721,9 +721,9 @@ def refusal(
     if len(touch) and expected_length is None:
         return f"digits {touch[0] + 1} and {touch[0] + 2} touch: write the digits apart, or give expected_length"
     # ... and even with it, a parted digit read as a lone stroke is no evidence of a 1: a seam leaves one of any digit
-    # whose bar or arm the cut gave to its neighbour (a 7 beside a 0 read "10", a 4 beside a 2 "12"), and the
-    # guard reads that stroke as surely as a written 1 (on validation codes, 7 of the 9 wrong codes accepted with
-    # their length; docs/code_runs.md)
+    # whose bar or arm the cut gave to its neighbour ("570" read "510", "284" read "281"), and the guard reads that
+    # stroke as surely as a written 1 (on validation codes, 7 of the 9 wrong codes accepted with their length:
+    # docs/code_runs.md)
     read = found.probs[chosen].argmax(1)
     stroke = [k for t in touch for k in (t, t + 1) if read[k] == STROKE]
     if stroke:
