@@ -708,8 +708,9 @@ def refusal(
         return "not sure enough of the code as a whole"
     if rivals:
         return f"ambiguous: could also be {rivals[0].code}"
-    # the two rules only the code's length can settle come last: an unsure digit or a rival reading refuses the code
-    # whatever its length, and the reason says what to mend first.
+    # the two rules only the code's length can settle come after those (and the lone-stroke rule, which even the
+    # length does not settle, after them): an unsure digit or a rival reading refuses the code whatever its length,
+    # and the reason says what to mend first.
     # A cut mark read whole though wider than a digit: the seams found where it could part into two digit-tall
     # pieces, so it may be two touching digits the guard reads as one; only the code's length can tell
     merged = np.flatnonzero(wide_whole(found.spans, found.widths)[chosen])
@@ -724,8 +725,7 @@ def refusal(
     # whose bar or arm the cut gave to its neighbour ("570" read "510", "284" read "281"), and the guard reads that
     # stroke as surely as a written 1 (on validation codes, 7 of the 9 wrong codes accepted with their length:
     # docs/code_runs.md)
-    read = found.probs[chosen].argmax(1)
-    stroke = [k for t in touch for k in (t, t + 1) if read[k] == STROKE]
+    stroke = [k for t in touch for k in (t, t + 1) if best.code[k] == str(STROKE)]
     if stroke:
         return f"digit {stroke[0] + 1} was cut from touching ink and reads as a lone stroke: write the digits apart"
     return None
