@@ -521,7 +521,7 @@ class Candidates:
     part[i] and join[i]: what parting or joining atoms i and i+1 costs (`boundaries`); widths[k]: candidate k's width
     along the slant in digit heights; views[k]: candidate k as the guard read it (28x28, `preprocess.frame`);
     unread: how many digit-sized marks of faint ink stayed unread even at their own ink level (`lost`, `relit`): a
-    digit the reading would silently miss."""
+    digit the reading would silently miss; at_edge[i]: atom i runs into the picture's edge (`at_edge`)."""
 
     atoms: list[Mark]
     spans: list[tuple[int, int]]
@@ -533,6 +533,7 @@ class Candidates:
     join: np.ndarray
     widths: np.ndarray
     unread: int = 0
+    at_edge: np.ndarray | None = None
 
 
 def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidates:
@@ -576,7 +577,16 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
         join,
         widths[keep],
         len(gone),
+        at_edge(atoms, found.mask.shape),
     )
+
+
+def at_edge(atoms: list[Mark], shape: tuple[int, ...]) -> np.ndarray:
+    """Which atoms run into the picture's edge: a digit the frame cut (the code may go on past it: a 4 cut in half
+    reads as a sure 1), or not ink at all (the dark edge of the page or the table beside it in a photo, which reads
+    as a 1 at the end of the code)."""
+    h, w = shape[:2]
+    return np.array([a.x <= 0 or a.y <= 0 or a.x + a.width >= w or a.y + a.height >= h for a in atoms], bool)
 
 
 def wide_whole(spans: list[tuple[int, int]], widths: np.ndarray) -> np.ndarray:
@@ -698,6 +708,10 @@ def refusal(
     joint = np.prod(guard.confidence(found.probs[chosen]))
     if found.unread:
         return "faint marks that could not be read as ink: write darker or photograph in better light"
+    if found.at_edge is not None and found.at_edge.any():
+        # whatever is read of it, and with the length too: a digit the frame cut (or the page's edge read as a 1)
+        # counts as one
+        return "ink runs into the picture's edge: the code may go on past it; photograph it with room all around"
     if not whole(best):
         return "marks that are not digits (a dash, a stray stroke): write only the digits"
     if expected_length is not None and len(chosen) != expected_length:

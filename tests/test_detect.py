@@ -372,6 +372,33 @@ def test_a_faint_patch_of_shade_is_no_lost_digit(guard: Guard) -> None:
     assert out["accepted"] is True, out
 
 
+EDGE = "ink runs into the picture's edge: the code may go on past it; photograph it with room all around"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_page_edge_beside_the_code_refuses_it_even_with_its_length(guard: Guard, side: str) -> None:
+    # a photo's dark border (the table beside the page, a vignette) reads as a sure 1 at the end of the code
+    img, boxes = code_picture("370")
+    band = np.asarray(img).copy()
+    width = img.size[0]
+    cols = slice(0, 6) if side == "left" else slice(width - 6, width)
+    band[boxes[0][1] : boxes[0][3], cols] = 0  # a digit-tall dark strip on the picture's side, the paper between
+    found = read_candidates(guard, Image.fromarray(band))
+    out = decide(guard, found, expected_length=4)
+    assert out["code"] == ("1370" if side == "left" else "3701") and all(d["accepted"] for d in out["digits"]), out
+    assert out["accepted"] is False and out["reason"] == EDGE
+    assert read_code(guard, img, expected_length=3)["accepted"] is True  # the same code with its paper all round
+
+
+def test_a_code_the_frame_cuts_is_refused(guard: Guard) -> None:
+    img, boxes = code_picture("3704")
+    cut = img.crop((0, 0, (boxes[3][0] + boxes[3][2]) // 2, img.size[1]))  # the 4's right half is off the picture
+    out = read_code(guard, cut, expected_length=4)
+    assert out["accepted"] is False and out["reason"] == EDGE, out
+    whole = img.crop((0, 0, boxes[3][2] + 10, img.size[1]))  # cropped close, but the 4 ends on paper
+    assert read_code(guard, whole, expected_length=4)["accepted"] is True
+
+
 def test_one_refused_digit_refuses_the_code(guard: Guard) -> None:
     img, _ = draw([GLYPHS[1], GLYPHS[7], SCRIBBLE, GLYPHS[4]], [0.0, 1.0, 2.0, 3.0])
     out = read_code(guard, img)
