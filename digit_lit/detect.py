@@ -468,12 +468,19 @@ class Reading:
 
 
 def best_readings(
-    n: int, spans: list[tuple[int, int]], scores: np.ndarray, digits: np.ndarray, part: np.ndarray, short: np.ndarray
+    n: int,
+    spans: list[tuple[int, int]],
+    scores: np.ndarray,
+    digits: np.ndarray,
+    part: np.ndarray,
+    short: np.ndarray,
+    length: int | None = None,
 ) -> list[Reading]:
     """The best readings of atoms 0..n-1 that spell different codes, best first: dynamic programming over where each
     digit ends, keeping the KEEP best codes at each step (the runners-up that ambiguity is judged on). A digit adds
     its candidate's score, and the cost of parting it from the atom before (`part`); a short atom may be left out, at
-    a cost of SKIP (and the code is then refused: ink that is no digit)."""
+    a cost of SKIP (and the code is then refused: ink that is no digit). With `length`, only the readings of that many
+    digits, the KEEP best of each count kept at each step (so that readings of other counts crowd none out)."""
     ending: dict[int, list[int]] = {}
     for k, (_, j) in enumerate(spans):
         ending.setdefault(j, []).append(k)
@@ -487,14 +494,21 @@ def best_readings(
             for k in ending.get(j, [])
             for i in (spans[k][0],)
             for r in states[i]
+            if length is None or len(r.code) < length
         ]
         if short[j]:
             offers += [Reading(r.score - SKIP, r.code, r.segments) for r in states[j]]
         pool: dict[str, Reading] = {}
         for r in sorted(offers, key=lambda r: -r.score):
             pool.setdefault(r.code, r)  # the best way to each code
-        states[j + 1] = list(pool.values())[:KEEP]
-    return states[n]
+        kept: Counter[int] = Counter()  # readings kept of each count (all one count without `length`)
+        states[j + 1] = []
+        for r in pool.values():
+            count = 0 if length is None else len(r.code)
+            kept[count] += 1
+            if kept[count] <= KEEP:
+                states[j + 1].append(r)
+    return states[n] if length is None else [r for r in states[n] if len(r.code) == length]
 
 
 def check_expected_length(value: object) -> int | None:
@@ -761,6 +775,14 @@ def choose(guard: Guard, found: Candidates, expected_length: int | None = None) 
     if not readings or not readings[0].segments:
         raise PreprocessError("the marks cannot be read as a line of digits; give a picture of one handwritten code")
     likeliest = best_readings(len(found.atoms), found.spans, ink, digits, found.part, found.short)[0]
+    if expected_length is not None and len(readings[0].code) == expected_length:
+        # the count is known: a reading of another count nearly as good, or all sure, is no rival (a digit split into
+        # a sure 1 and a sure rest spells a code a digit longer, which the count rules out), but every reading of this
+        # count is one. The likeliest reading stays one whatever its count: where the ink alone reads better as
+        # another count, the segmentation is in doubt (the only two codes read wrong that the count would otherwise
+        # have let through on 4,800 validation codes: docs/code_runs.md)
+        told = best_readings(len(found.atoms), found.spans, scores, digits, found.part, found.short, expected_length)
+        readings = [readings[0], *(r for r in told if r.code != readings[0].code)]
     chosen = list(readings[0].segments)
     reason = refusal(guard, found, readings, sure, expected_length, likeliest)
     out: dict[str, Any] = {

@@ -432,6 +432,11 @@ def test_an_ambiguous_segmentation_refuses(guard: Guard) -> None:
     out = decide(guard, found)
     assert out["code"] in {"283", "2113"} and out["accepted"] is False, out
     assert "ambiguous" in out["reason"]
+    # told the count, a reading of the other count is no rival: the reading of that count is accepted, the other
+    # count refused
+    told = decide(guard, found, expected_length=len(out["code"]))
+    assert told["accepted"] is True and told["code"] == out["code"], told
+    assert decide(guard, found, expected_length=7 - len(out["code"]))["accepted"] is False
     apart, _ = code_picture("2113")  # the same 1s a normal gap apart read as two digits, surely
     assert read_code(guard, apart)["accepted"] is True
 
@@ -458,6 +463,8 @@ def test_a_reading_that_wins_only_by_the_guards_refusals_is_ambiguous(guard: Gua
     out = decide(guard, found)
     assert out["code"] == "7107" and out["accepted"] is False, out
     assert out["reason"] == "ambiguous: could also be 707"
+    # ... with the code's length too: the ink alone reads likelier as a code of another count, so the cuts are in doubt
+    assert decide(guard, found, expected_length=4)["reason"] == "ambiguous: could also be 707"
     found.probs[whole] = belief(0, 0.5)  # the whole now reads less likely than its sure halves: nothing competes
     told = decide(guard, found, expected_length=4)
     # ... but the 1 is a stroke a seam cut from the 0: refused even with the code's length, and no longer as ambiguous
