@@ -336,6 +336,9 @@ def test_a_faint_mark_unreadable_at_its_own_level_refuses_the_code(guard: Guard)
     assert found.unread == 1
     out = decide(guard, found)
     assert out["accepted"] is False and "faint" in out["reason"], out
+    # ... whatever the count asked: "174" has the 3 digits of a code of 3, and still leaves the faint 0 unread
+    told = decide(guard, found, expected_length=3)
+    assert told["code"] == "174" and told["accepted"] is False and "faint" in told["reason"], told
 
 
 @pytest.mark.parametrize("share", [0.3, 0.15])
