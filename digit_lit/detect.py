@@ -546,8 +546,8 @@ class Candidates:
     part: np.ndarray
     join: np.ndarray
     widths: np.ndarray
-    unread: int = 0
-    at_edge: np.ndarray | None = None
+    unread: int
+    at_edge: np.ndarray
 
 
 def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidates:
@@ -596,9 +596,9 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
 
 
 def at_edge(atoms: list[Mark], shape: tuple[int, ...]) -> np.ndarray:
-    """Which atoms run into the picture's edge: a digit the frame cut (the code may go on past it: a 4 cut in half
-    reads as a sure 1), or not ink at all (the dark edge of the page or the table beside it in a photo, which reads
-    as a 1 at the end of the code)."""
+    """Which atoms run into the picture's edge: a digit the frame cut (the code may go on past it, and the digit is
+    read from what is left of it), or not ink at all (the dark edge of the page or the table beside it in a photo,
+    which reads as a 1 at the end of the code)."""
     h, w = shape[:2]
     return np.array([a.x <= 0 or a.y <= 0 or a.x + a.width >= w or a.y + a.height >= h for a in atoms], bool)
 
@@ -722,7 +722,7 @@ def refusal(
     joint = np.prod(guard.confidence(found.probs[chosen]))
     if found.unread:
         return "faint marks that could not be read as ink: write darker or photograph in better light"
-    if found.at_edge is not None and found.at_edge.any():
+    if found.at_edge.any():
         # whatever is read of it, and with the length too: a digit the frame cut (or the page's edge read as a 1)
         # counts as one
         return "ink runs into the picture's edge: the code may go on past it; photograph it with room all around"
