@@ -598,9 +598,13 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
 def at_edge(atoms: list[Mark], shape: tuple[int, ...]) -> np.ndarray:
     """Which atoms run into the picture's edge: a digit the frame cut (the code may go on past it, and the digit is
     read from what is left of it), or not ink at all (the dark edge of the page or the table beside it in a photo,
-    which reads as a 1 at the end of the code)."""
+    which reads as a 1 at the end of the code). None when the ink runs from the left edge to the right: a picture cut
+    to its line, as people crop a code (and as `ink` reads one digit cropped tight), whose digits touch the frame."""
     h, w = shape[:2]
-    return np.array([a.x <= 0 or a.y <= 0 or a.x + a.width >= w or a.y + a.height >= h for a in atoms], bool)
+    left, right = [a.x <= 0 for a in atoms], [a.x + a.width >= w for a in atoms]
+    if any(left) and any(right):
+        return np.zeros(len(atoms), bool)
+    return np.array([a.y <= 0 or a.y + a.height >= h for a in atoms], bool) | left | right
 
 
 def wide_whole(spans: list[tuple[int, int]], widths: np.ndarray) -> np.ndarray:

@@ -402,6 +402,16 @@ def test_a_code_the_frame_cuts_is_refused(guard: Guard) -> None:
     assert read_code(guard, whole, expected_length=4)["accepted"] is True
 
 
+def test_a_code_cropped_to_its_ink_is_read(guard: Guard) -> None:
+    # a picture cut to its line, as people crop a code: its ink touches every side, and runs from edge to edge
+    img, boxes = code_picture("3704")
+    tight = img.crop((boxes[0][0], min(b[1] for b in boxes), boxes[3][2], max(b[3] for b in boxes)))
+    out = read_code(guard, tight, expected_length=4)
+    assert out["code"] == "3704" and out["accepted"] is True, out
+    one_side = img.crop((boxes[0][0], 0, img.size[0], img.size[1]))  # cut at the 3 only: the line may go on past it
+    assert read_code(guard, one_side, expected_length=4)["reason"] == EDGE
+
+
 def test_one_refused_digit_refuses_the_code(guard: Guard) -> None:
     img, _ = draw([GLYPHS[1], GLYPHS[7], SCRIBBLE, GLYPHS[4]], [0.0, 1.0, 2.0, 3.0])
     out = read_code(guard, img)
