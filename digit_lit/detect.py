@@ -23,8 +23,10 @@ accept the code only when every digit is accepted and no other reading competes.
    pieces; touching digits part because each reads surer than the pair.
 6. Decision, by the guard's own rule: every digit accepted by `guard.decide`; the code's confidence (the product of
    its digits', the chance that all are right) over the guard's threshold too; all the ink read (no stray stroke, no
-   faint mark left unread); no rival reading of another code within AMBIGUITY of the best, nor one whose digits the
-   guard would all accept, nor one the ink supports better when refused digits cost nothing; and the count equal to
+   faint mark left unread) and none of it run into the picture's edge (unless the picture is cut to the line, its ink
+   from the left edge to the right); no rival reading of another code within AMBIGUITY of the best, nor one whose
+   digits the guard would all accept (of the code's count, when `expected_length` gives it), nor one the ink supports
+   better when refused digits cost nothing (of any count); and the count equal to
    `expected_length` when given (a check, never a hint: the reading does not bend to reach it), which a code with a
    cut mark read whole as one digit wider than a digit, or with two digits the seams parted, always needs (touching
    ink may hold a digit more or less than the reading found); and no digit the seams parted read as a lone stroke
@@ -598,8 +600,9 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
 def at_edge(atoms: list[Mark], shape: tuple[int, ...]) -> np.ndarray:
     """Which atoms run into the picture's edge: a digit the frame cut (the code may go on past it, and the digit is
     read from what is left of it), or not ink at all (the dark edge of the page or the table beside it in a photo,
-    which reads as a 1 at the end of the code). None when the ink runs from the left edge to the right: a picture cut
-    to its line, as people crop a code (and as `ink` reads one digit cropped tight), whose digits touch the frame."""
+    which reads as a 1 at the end of the code). None when the ink touches both the left edge and the right: a picture
+    cut to its line, as people crop a code, whose digits touch the frame. (`ink` takes one digit as cropped tight
+    within EDGE_TO_EDGE of two edges; for a line that margin let a form's printed cell through: docs/code_runs.md.)"""
     h, w = shape[:2]
     left, right = [a.x <= 0 for a in atoms], [a.x + a.width >= w for a in atoms]
     if any(left) and any(right):
