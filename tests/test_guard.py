@@ -223,6 +223,25 @@ def guard_preset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return Path(train(cfg)["best_ckpt"]), dict(cfg.model.net)
 
 
+def test_guard_preset_ships_its_last_epoch(tmp_path: Path) -> None:
+    """The preset keeps the checkpoint of its last validated epoch, chosen by no validation figure (the threshold's
+    bound is not spent on a choice among epochs): its checkpoint callback, on a tiny MLP run of four epochs, keeps
+    epoch 4's alone, which the run tests and names as `best_ckpt`."""
+    from digit_lit.train import train
+    from tests.helpers.configs import compose_train
+
+    preset = compose_train(["experiment=guard"], tmp_path / "unused").callbacks.model_checkpoint
+    assert preset.monitor is None
+    overrides = ["model=mlp", "trainer.max_epochs=4", "data.val_size=100", "data.batch_size=50", "logger=none"]
+    overrides += ["model.max_wrong_accept=0.05", "callbacks.progress_bar=null"]
+    cfg = compose_train(overrides, tmp_path / "run", write_tiny_mnist(tmp_path / "data"))
+    cfg.callbacks.model_checkpoint = preset
+    metrics = train(cfg)
+    kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("epoch_*.ckpt"))
+    assert kept == ["epoch_003.ckpt"] and Path(metrics["best_ckpt"]).name == "epoch_003.ckpt"
+    assert torch.load(metrics["best_ckpt"], weights_only=True)["epoch"] == 3
+
+
 def test_guard_preset_ckpt_and_onnx_give_the_same_verdicts(guard_preset: tuple[Path, dict], tmp_path: Path) -> None:
     """The shipped recipe's .ckpt and its .onnx carry the same rule and give the same verdicts on 1,000 pictures:
     500 fake digits and 500 world views of others (what predict hands the net from a photo or scan)."""
