@@ -560,13 +560,17 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     tall = [a for a in atoms if a.height >= MIN_DIGIT_HEIGHT * height]
     if gone and tall:
         # a digit written lighter than the rest, in the line: read it at its own ink level (off the line, a faint
-        # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused)
+        # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused, unless it
+        # is the shade at the picture's top or bottom edge)
         top, bottom = line_band(tall, height)
+        shape = found.mask.shape
+        gone = [(k, box) for k, box in gone if not border_shade(box, (top, bottom), shape)]
         inline = [(k, box) for k, box in gone if box[0].start >= top and box[0].stop <= bottom]
         if inline:
             found = relit(found, faint, inline)
             atoms, along, height, _ = atoms_of(found.mask)
-            gone = lost(found, atoms, height)[1]  # still lost even so: the code is refused
+            still = lost(found, atoms, height)[1]  # still lost even so: the code is refused
+            gone = [(k, box) for k, box in still if not border_shade(box, (top, bottom), shape)]
     spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
@@ -641,6 +645,16 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
             or strokes(found.faint[mark], faint[mark] == k + 1)
         )
     ]
+
+
+def border_shade(box: tuple[slice, slice], band: tuple[float, float], shape: tuple[int, ...]) -> bool:
+    """Whether a faint mark (its box) lies wholly above the line's band and runs into the picture's top edge, or
+    wholly below it and into the bottom edge: the shade at a photo's border (a vignette, a shadow, the table beside
+    the page), no digit of the line. A faint mark off the line within the picture (a light stroke of other writing)
+    still refuses the code, and so does one at the picture's side, where a faint digit at the end of a line that
+    climbs could lie."""
+    rows = box[0]
+    return (rows.start == 0 and rows.stop <= band[0]) or (rows.stop == shape[0] and rows.start >= band[1])
 
 
 def own_ink(contrast: np.ndarray, sel: np.ndarray) -> tuple[float, np.ndarray]:
