@@ -7,7 +7,7 @@ Each of the first N official test digits becomes a pad drawing: its 28x28 frame 
 --frame px: a digit drawn small) and cut to hard black strokes on white (about the pad's pen width at full size).
 The drawing is shrunk to each side (as the page's canvas does before sending) and read as the server reads it: PNG
 decode, to_mnist, guard. Prints, per side, the PNG size, the CPU time per image (one core), the accuracy, the share
-accepted and the wrong accepts.
+accepted, the wrong accepts and the pictures preprocessing refused (unusable: read wrong, not accepted).
 
 With --code, the same for the page's CODE_SEND_WIDTH: N codes of 3, 4, 6 and 10 consecutive test digits, written
 side by side on the code pad (840 x 280 px; each digit's frame as tall as the pad, or smaller so that the code fits:
@@ -21,6 +21,9 @@ import argparse
 import io
 import itertools
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -29,6 +32,7 @@ from digit_lit.data import load_split
 from digit_lit.detect import read_code
 from digit_lit.guard import Guard
 from digit_lit.predict import FORMATS
+from digit_lit.preprocess import PreprocessError
 
 PAD = 280
 CODE_WIDTH = 840  # the page's code pad (static/app.js CODE_WIDTH), PAD tall
@@ -67,6 +71,20 @@ def png(drawing: Image.Image, width: int) -> bytes:
     return buf.getvalue()
 
 
+# what a picture preprocessing refuses counts as (its one-line error is the verdict): read wrong, not accepted
+UNREAD_DIGIT = {"digit": -1, "accepted": False}
+UNREAD_CODE = {"code": None, "accepted": False}
+
+
+def verdict(read: Callable[[Image.Image], dict[str, Any]], data: bytes, unread: dict[str, Any]) -> dict[str, Any]:
+    """`read` of the PNG `data`, as the server reads it, or `unread` when preprocessing refuses the picture."""
+    with Image.open(io.BytesIO(data), formats=FORMATS) as img:
+        try:
+            return read(img)
+        except PreprocessError:
+            return unread
+
+
 def codes(model: str, images: np.ndarray, labels: np.ndarray, widths: list[int]) -> None:
     """--code: codes written on the code pad, sent at each width, read as the server reads mode=code."""
     guard = Guard.load(model)
@@ -82,10 +100,8 @@ def codes(model: str, images: np.ndarray, labels: np.ndarray, widths: list[int])
         start = time.process_time()
         read, told = [], []
         for data, code in zip(pngs, truth, strict=True):
-            with Image.open(io.BytesIO(data), formats=FORMATS) as img:
-                read.append(read_code(guard, img))
-            with Image.open(io.BytesIO(data), formats=FORMATS) as img:
-                told.append(read_code(guard, img, expected_length=len(code)))
+            read.append(verdict(partial(read_code, guard), data, UNREAD_CODE))
+            told.append(verdict(partial(read_code, guard, expected_length=len(code)), data, UNREAD_CODE))
         cpu_ms = (time.process_time() - start) * 1000 / (2 * len(pngs))
         right = np.array([r["code"] == c for r, c in zip(read, truth, strict=True)])
         accepted, accepted_told = (np.array([r["accepted"] for r in rs]) for rs in (read, told))
@@ -124,15 +140,14 @@ def main() -> None:
         start = time.process_time()
         verdicts = []
         for data in pngs:
-            with Image.open(io.BytesIO(data), formats=FORMATS) as img:
-                verdicts.append(guard.read(img))
+            verdicts.append(verdict(guard.read, data, UNREAD_DIGIT))
         cpu_ms = (time.process_time() - start) * 1000 / len(pngs)
         digits = np.array([v["digit"] for v in verdicts])
         accepted = np.array([v["accepted"] for v in verdicts])
         print(
             f"side {side:3d}: PNG {np.mean([len(p) for p in pngs]):6.0f} bytes   {cpu_ms:5.2f} ms CPU per image   "
             f"accuracy {np.mean(digits == labels):.4f}   accepted {accepted.mean():.3f}   "
-            f"wrong accepts {int((accepted & (digits != labels)).sum())}"
+            f"wrong accepts {int((accepted & (digits != labels)).sum())}   unusable {int((digits < 0).sum())}"
         )
 
 
