@@ -556,21 +556,18 @@ def read_candidates(guard: Guard, picture: Image.Image | np.ndarray) -> Candidat
     """Steps 1-4: ink, marks, atoms and candidates, all read in one `guard.probs` call. PreprocessError if unusable."""
     found = ink(picture, side=WORK_SIDE, min_share=MIN_SHARE, edge_to_edge=False)
     atoms, along, height, _ = atoms_of(found.mask)
-    faint, gone = lost(found, atoms, height)
     tall = [a for a in atoms if a.height >= MIN_DIGIT_HEIGHT * height]
-    if gone and tall:
+    band = line_band(tall, height) if tall else None
+    faint, gone = lost(found, atoms, height, band)
+    if gone and band:
         # a digit written lighter than the rest, in the line: read it at its own ink level (off the line, a faint
-        # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused, unless it
-        # is the shade at the picture's top or bottom edge)
-        top, bottom = line_band(tall, height)
-        shape = found.mask.shape
-        gone = [(k, box) for k, box in gone if not border_shade(box, (top, bottom), shape)]
+        # mark is no digit of the code, and is never turned into ink: it stays lost, and the code refused)
+        top, bottom = band
         inline = [(k, box) for k, box in gone if box[0].start >= top and box[0].stop <= bottom]
         if inline:
             found = relit(found, faint, inline)
             atoms, along, height, _ = atoms_of(found.mask)
-            still = lost(found, atoms, height)[1]  # still lost even so: the code is refused
-            gone = [(k, box) for k, box in still if not border_shade(box, (top, bottom), shape)]
+            gone = lost(found, atoms, height, band)[1]  # still lost even so: the code is refused
     spans = candidates(atoms, along, height)
     if not spans:
         raise PreprocessError("no digits found: only specks or lines; give a picture of a handwritten code")
@@ -620,10 +617,13 @@ def wide_whole(spans: list[tuple[int, int]], widths: np.ndarray) -> np.ndarray:
     return (widths > MAX_DIGIT_WIDTH) & np.array([i < j for i, j in spans], bool)
 
 
-def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list[tuple[int, tuple[slice, slice]]]]:
+def lost(
+    found: Ink, atoms: list[Mark], height: float, band: tuple[float, float] | None = None
+) -> tuple[np.ndarray, list[tuple[int, tuple[slice, slice]]]]:
     """Digit-sized marks of faint ink (above the noise floor, below the ink level) of which the atoms read hold no
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
-    when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Returns the
+    when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Not the
+    shade at the picture's top or bottom edge, off the line's `band` when it is given (`border_shade`). Returns the
     faint marks (a label image) and the label and box of each one lost."""
     # the marks from the noise floor up (`Ink.faint`): a digit under half the line's ink level has no soft edge
     # in `grey` either, and was lost unseen
@@ -644,6 +644,7 @@ def lost(found: Ink, atoms: list[Mark], height: float) -> tuple[np.ndarray, list
             (over is not None and over[0].stop - over[0].start >= tall)
             or strokes(found.faint[mark], faint[mark] == k + 1)
         )
+        and not (band and border_shade(mark, band, faint.shape))
     ]
 
 
