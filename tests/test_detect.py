@@ -341,35 +341,32 @@ def test_a_faint_mark_unreadable_at_its_own_level_refuses_the_code(guard: Guard)
     assert told["code"] == "174" and told["accepted"] is False and "faint" in told["reason"], told
 
 
+def faint_fifth(left: float, top: float, share: float = 0.3) -> tuple[np.ndarray, list[tuple]]:
+    """The code 1704 (grey levels) with a faint 1 (`share` of the ink's contrast) drawn `left`, `top` digit heights
+    away from the line's start, and the five ink boxes."""
+    img, boxes = draw([GLYPHS[int(d)] for d in "17041"], [0.0, 1.0, 2.0, 3.0, left], margin=80, tops=[0, 0, 0, 0, top])
+    x0, y0, x1, y1 = boxes[4]
+    grey = np.asarray(img.convert("L")).astype(float)
+    grey[y0:y1, x0:x1] = 255 - (255 - grey[y0:y1, x0:x1]) * share
+    return grey, boxes
+
+
+def read_grey(guard: Guard, grey: np.ndarray) -> tuple[int, dict[str, Any]]:
+    """A code picture's grey levels read: how many faint marks stayed unread, and the verdict."""
+    found = read_candidates(guard, Image.fromarray(grey.round().astype(np.uint8)))
+    return found.unread, decide(guard, found)
+
+
 @pytest.mark.parametrize("share", [0.3, 0.15])
 def test_a_faint_mark_off_the_line_is_never_read_as_ink(guard: Guard, share: float) -> None:
     """A faint digit-tall mark above the line (a shadow's edge, a light stroke of something else) is no digit of the
     code: it is not turned into ink (where it could join a digit of the line and be read with it), it stays lost,
     and the code is refused."""
-    img, boxes = draw([GLYPHS[int(d)] for d in "17041"], [0.0, 1.0, 2.0, 3.0, 1.5], margin=80, tops=[0, 0, 0, 0, -1.1])
-    x0, y0, x1, y1 = boxes[4]
-    assert y1 < min(b[1] for b in boxes[:4])  # above the line, apart from it
-    grey = np.asarray(img.convert("L")).astype(float)
-    grey[y0:y1, x0:x1] = 255 - (255 - grey[y0:y1, x0:x1]) * share
-    found = read_candidates(guard, Image.fromarray(grey.round().astype(np.uint8)))
-    assert found.unread == 1
-    out = decide(guard, found)
+    grey, boxes = faint_fifth(1.5, -1.1, share)
+    assert boxes[4][3] < min(b[1] for b in boxes[:4])  # above the line, apart from it
+    unread, out = read_grey(guard, grey)
+    assert unread == 1
     assert out["code"] == "1704" and out["accepted"] is False and "faint" in out["reason"], out
-
-
-def faint_fifth(left: float, top: float) -> tuple[np.ndarray, list[tuple]]:
-    """The code 1704 (grey levels) with a faint 1 (0.3 of the ink's contrast) drawn `left`, `top` digit heights away
-    from the line's start, and the five ink boxes."""
-    img, boxes = draw([GLYPHS[int(d)] for d in "17041"], [0.0, 1.0, 2.0, 3.0, left], margin=80, tops=[0, 0, 0, 0, top])
-    x0, y0, x1, y1 = boxes[4]
-    grey = np.asarray(img.convert("L")).astype(float)
-    grey[y0:y1, x0:x1] = 255 - (255 - grey[y0:y1, x0:x1]) * 0.3
-    return grey, boxes
-
-
-def read_grey(guard: Guard, grey: np.ndarray) -> tuple[int, dict[str, Any]]:
-    found = read_candidates(guard, Image.fromarray(grey.round().astype(np.uint8)))
-    return found.unread, decide(guard, found)
 
 
 @pytest.mark.parametrize("side", ["above", "below"])
