@@ -59,7 +59,7 @@ def test_profiler_writes_its_report(tiny_mnist: Path, train_cfg: Callable[..., D
 @pytest.mark.parametrize("experiment", [None, *sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))])
 def test_every_debug_preset_goes_with_every_experiment(debug: str, experiment: str | None, tmp_path: Path) -> None:
     """A preset keeps its promise whatever experiment it is added to: e.g. `debug=limit` (2 epochs) on
-    `experiment=guard` (which validates every 14th epoch) validates both, so none is trained and thrown away."""
+    `experiment=guard` (which validates less often) validates both, so none is trained and thrown away."""
     chosen = [f"experiment={experiment}"] if experiment else []
     cfg = compose_train([*chosen, f"debug={debug}"], tmp_path / "run")
     check_config(cfg)  # raises ConfigError on a combination the run would refuse
