@@ -618,13 +618,13 @@ def wide_whole(spans: list[tuple[int, int]], widths: np.ndarray) -> np.ndarray:
 
 
 def lost(
-    found: Ink, atoms: list[Mark], height: float, band: tuple[float, float] | None = None
+    found: Ink, atoms: list[Mark], height: float, band: tuple[float, float] | None
 ) -> tuple[np.ndarray, list[tuple[int, tuple[slice, slice]]]]:
     """Digit-sized marks of faint ink (above the noise floor, below the ink level) of which the atoms read hold no
     digit-tall part: a light stroke of one digit among dark ones, which the code would otherwise silently lose. Also
     when a few of its pixels cleared the ink level: as specks they were dropped, and the digit with them. Not the
-    shade at the picture's top or bottom edge, off the line's `band` when it is given (`border_shade`). Returns the
-    faint marks (a label image) and the label and box of each one lost."""
+    shade at the picture's top or bottom edge, off the line's `band` (`border_shade`; None when no mark is
+    digit-tall: no line). Returns the faint marks (a label image) and the label and box of each one lost."""
     # the marks from the noise floor up (`Ink.faint`): a digit under half the line's ink level has no soft edge
     # in `grey` either, and was lost unseen
     faint, n = ndimage.label(found.faint > 0, structure=np.ones((3, 3)))
