@@ -29,7 +29,7 @@ import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (se
 from digit_lit.detect import check_expected_length, read_code
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
-from digit_lit.preprocess import PreprocessError
+from digit_lit.preprocess import MAX_PIXELS, PreprocessError
 
 # The formats predict documents, by PIL's name: only these decoders ever see a user's file (PIL would otherwise try
 # some forty formats by content, whatever the suffix, some of which fail in ways no caller expects).
@@ -68,8 +68,8 @@ def unreadable(exc: Exception) -> str:
     """Why a picture could not be read, in one line: the same words for a file here and an upload to the server."""
     if isinstance(exc, UnidentifiedImageError):
         return f"not an image in a supported format ({', '.join(FORMATS)})"
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"image too large: {exc}"
+    if isinstance(exc, Image.DecompressionBombError):  # PIL's own limit, before ours (MAX_PIXELS) can see the size
+        return f"image too large: over {MAX_PIXELS // 1_000_000} MP (past PIL's decompression-bomb limit); downscale it"
     if isinstance(exc, PreprocessError):
         return str(exc)
     return f"unreadable image ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"

@@ -49,6 +49,7 @@ SOFT_EDGE = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2
 
 
 CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
+MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
 UNDERLINED = "a line under the digit (an underline, a ruler's edge): write the digit alone, or crop the line off"
 
 
@@ -119,6 +120,10 @@ def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:
     w, h = img.size
     if w * h > MAX_PIXELS:  # before any pixel is decoded (turning a picture upright decodes it)
         raise PreprocessError(f"image is {w}x{h} pixels, over the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
+    # An animation or a multi-page file shows more than the one frame read here (a GIF's later frames, a scan's other
+    # pages): which one holds the digit is the sender's to say. A phone's MPO JPEG is one photo (with previews): kept.
+    if getattr(img, "is_animated", False) and img.format != "MPO":
+        raise PreprocessError(MULTI_FRAME)
     img = native(upright(img))
     w, h = img.size
     if w < 8 or h < 8:

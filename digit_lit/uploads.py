@@ -99,6 +99,8 @@ def open_picture(data: bytes, limits: Limits) -> Image.Image:
     """Open (header only) with predict's decoders; refuse over the pixel limit before any pixel is decoded."""
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError as exc:  # PIL's own size limit, met before ours: too large, as ours says
+        raise RequestError(413, unreadable(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is this request's error, in predict's words
         raise RequestError(400, unreadable(exc)) from None
     _check_pixels(img.width, img.height, limits)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,11 @@ from PIL import Image
 
 from digit_lit.guard import Guard
 from digit_lit.predict import read_file
+from digit_lit.preprocess import MAX_PIXELS, MULTI_FRAME
+from digit_lit.serve_api import Failure, read_request
+from digit_lit.uploads import Limits, RequestError, Upload, parse
 from tests.helpers.cli import cli
-from tests.helpers.pictures import fake_digit_png
+from tests.helpers.pictures import fake_digit, fake_digit_png
 
 
 def undocumented_image(path: Path, fmt: str) -> Path:
@@ -53,3 +58,47 @@ def test_fifo_does_not_block_the_batch(tiny_ckpt: Path, tmp_path: Path) -> None:
     assert by_name["c_spider.png"]["error"].startswith("not an image in a supported format")
     # the folder walk skips the pipe (regular files only); the pipe given by name gets its own line
     assert [Path(r["path"]).name for r in lines] == ["a_pipe.png", "b_good.png", "c_spider.png"]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP", "TIFF"])
+def test_a_picture_of_more_than_one_frame_is_refused(fmt: str, tiny_ckpt: Path, tmp_path: Path) -> None:
+    """An animation or a multi-page file shows more than its first frame, which alone was read (and accepted): which
+    frame holds the digit is the sender's to say, so the picture is refused, in both modes, and over HTTP too."""
+    first, second = fake_digit(7).convert("RGB"), fake_digit(1).convert("RGB")
+    path = tmp_path / f"moving.{fmt.lower()}"
+    first.save(path, format=fmt, save_all=True, append_images=[second])
+    assert Image.open(path).n_frames == 2
+    guard = Guard.load(tiny_ckpt)
+    for mode in ("digit", "code"):
+        result = read_file(guard, path, mode=mode)
+        assert result["error"] == MULTI_FRAME and result["accepted"] is False, (mode, result)
+        sent = read_request(guard, Upload(Image.MIME[fmt], path.read_bytes(), {"mode": mode}), Limits(10**6, 10**6))
+        assert sent == Failure(422, MULTI_FRAME), (mode, sent)  # the server's reading of the same bytes
+    first.save(path, format=fmt)  # the same picture as one frame is read
+    assert "error" not in read_file(guard, path)
+
+
+def test_a_phones_mpo_photo_is_read_as_its_one_picture(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A JPEG with previews appended (MPO, as phones save) is one photo: its first picture is the photo."""
+    path = tmp_path / "photo.jpg"
+    fake_digit(4).convert("RGB").save(path, format="MPO", save_all=True, append_images=[Image.new("RGB", (16, 16))])
+    assert Image.open(path).format == "MPO"
+    result = read_file(Guard.load(tiny_ckpt), path)
+    assert "error" not in result and result["digit"] is not None, result
+
+
+def test_a_decompression_bomb_is_refused_as_too_large(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A PNG header claiming 100,000 x 100,000 pixels: PIL refuses it before our own limit can; the words are ours."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb)
+    message = f"image too large: over {MAX_PIXELS // 1_000_000} MP (past PIL's decompression-bomb limit); downscale it"
+    assert read_file(Guard.load(tiny_ckpt), path)["error"] == message
+    with pytest.raises(RequestError) as err:
+        parse(Upload("image/png", bomb), Limits(10**9, 10**9))
+    assert err.value.status == 413 and str(err.value) == message
