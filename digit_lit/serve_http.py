@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from digit_lit.guard import GuardError
 from digit_lit.in_flight import InFlightLimit
-from digit_lit.uploads import Upload
+from digit_lit.uploads import RequestError, Upload, query_of
 
 STATIC = Path(str(files("digit_lit") / "static"))
 # the page loads only its own files; the 28x28 view arrives as a data: URL
@@ -38,12 +38,19 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_large
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":  # not decoded here: the picture's bytes would be read as compressed data
+        raise FastAPIHTTPException(415, f"content encoding {encoding} is not accepted; send the body uncompressed")
+    try:
+        query = query_of(request.query_params.multi_items())
+    except RequestError as exc:
+        raise FastAPIHTTPException(exc.status, str(exc)) from None
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
             raise too_large
-    return Upload(request.headers.get("content-type", ""), bytes(body), dict(request.query_params))
+    return Upload(request.headers.get("content-type", ""), bytes(body), query)
 
 
 class BodyAsSent(RegularRequestHandler):

@@ -9,7 +9,8 @@ words for what is wrong); each mode of predict.MODES has its reader in the serve
                                  levels, any ink on any paper, as a canvas gives them); optional "mode" (a string),
                                  "expected_length" (a number)
 
-and any request may give its options in the query string instead (`?mode=code&expected_length=4`), each once.
+and any request may give its options in the query string instead (`?mode=code&expected_length=4`). Each field and
+option is given once: a repeated one (two pictures, two modes) is refused, not settled by which came last.
 `mode` is "digit" (the default: one digit) or "code" (one line of digits, `detect.read_code`); `expected_length`, for
 mode "code" only, is the count of digits the code must have. Errors are `RequestError`s: an HTTP status and one line.
 """
@@ -75,6 +76,17 @@ class Upload:
     content_type: str
     body: bytes = field(repr=False)  # never in a log line
     query: dict[str, str] = field(default_factory=dict)
+
+
+def query_of(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """A query string's parameters (as the HTTP front gets them, in order): each once, as in a form or JSON body; one
+    given twice (`?mode=code&mode=digit`) is refused, not settled by which came last."""
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        if name in query:
+            raise RequestError(400, f"query parameter {name[:40]} given twice; give each option once")
+        query[name] = value
+    return query
 
 
 def parse(upload: Upload, limits: Limits) -> tuple[Picture, Options]:
@@ -156,10 +168,14 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
     if not params.get(b"boundary"):
         raise RequestError(400, "multipart body without a boundary in its Content-Type; let the client library set it")
     parts: dict[str, bytes | None] = {}
+    repeated: list[str] = []
 
     def keep(part: Any) -> None:  # a Field (plain value) or a File (it had a filename)
         value = part.file_object.getvalue() if hasattr(part, "file_object") else part.value
-        parts[(part.field_name or b"").decode("utf-8", "replace")] = value
+        name = (part.field_name or b"").decode("utf-8", "replace")
+        if name in parts:  # two pictures (or two modes): which one is meant is the sender's to say
+            repeated.append(name)
+        parts[name] = value
 
     # every part stays in memory: the body is already within max_bytes
     parser = FormParser(FORM_TYPE, keep, keep, boundary=params[b"boundary"], config={"MAX_MEMORY_FILE_SIZE": 1 << 62})
@@ -171,6 +187,8 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
     unknown = sorted(set(parts) - {"file", *OPTIONS})
     if unknown:
         raise RequestError(400, f"unknown form field {', '.join(unknown)}; send the picture in field file")
+    if repeated:
+        raise RequestError(400, f"form field {repeated[0]} given twice; send one picture and each option once")
     if not parts.get("file"):
         raise RequestError(400, "no picture in the form: send it in field file (curl -F file=@digit.png)")
     fields: dict[str, object] = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
@@ -180,9 +198,11 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
 def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, object]]:
     usage = 'send {"image": "<base64>"} or {"array": [[0-255, ...], ...]}'
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, object_pairs_hook=_unique_keys)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError; the message names a position, never the body
         raise RequestError(400, f"body is not valid JSON ({str(exc)[:80]}); {usage}") from None
+    except RecursionError:  # thousands of nested brackets: json's recursion, not a picture
+        raise RequestError(400, f"body is not valid JSON (nested too deeply); {usage}") from None
     if not isinstance(doc, dict):
         raise RequestError(400, f"JSON body must be an object; {usage}")
     unknown = sorted(set(doc) - {"image", "array", *OPTIONS})
@@ -195,6 +215,16 @@ def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, ob
     _once("expected_length", fields, {}, _length)
     data = _base64(doc["image"]) if "image" in doc else _array(doc["array"], limits)
     return data, fields
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last in silence: two pictures, or two modes)."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError(f"field {key[:40]!r} given twice")
+        doc[key] = value
+    return doc
 
 
 def _base64(value: object) -> bytes:

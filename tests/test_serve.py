@@ -167,7 +167,7 @@ def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
     """name: (request, status, what the error says)."""
     png = encode(drawn(STROKES["7"], SEND_SIDE))
     huge = encode(Image.new("1", (1200, 1000)))  # 1.2 MP, small on disk
-    as_png = {"Content-Type": "image/png"}
+    as_png, as_json = {"Content-Type": "image/png"}, {"Content-Type": "application/json"}
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while reading
         yield from [b"\0" * 50_000] * 5
@@ -195,6 +195,19 @@ def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
         "unknown mode": ({"content": png, "headers": as_png, "params": {"mode": "codes"}}, 400, "mode='codes' is not"),
         "unknown query parameter": ({"content": png, "headers": as_png, "params": {"x": "1"}}, 400, "unknown query"),
         "form without a file": ({"data": {"mode": "digit"}, "files": {"other": ("a", b"x")}}, 400, "form field"),
+        "form with two pictures": ({"files": [("file", ("a.png", png)), ("file", ("b.png", png))]}, 400, "given twice"),
+        "mode twice in the query": (
+            {"content": png, "headers": as_png, "params": [("mode", "code"), ("mode", "digit")]},
+            400,
+            "query parameter mode given twice",
+        ),
+        "JSON field twice": (
+            {"content": b'{"mode": "code", "mode": "digit", "image": "aGk="}', "headers": as_json},
+            400,
+            "field 'mode' given twice",
+        ),
+        "JSON nested too deeply": ({"content": b"[" * 10_000 + b"]" * 10_000, "headers": as_json}, 400, "too deeply"),
+        "compressed body": ({"content": png, "headers": {**as_png, "Content-Encoding": "gzip"}}, 415, "uncompressed"),
         **bad_code_requests(),
     }
 

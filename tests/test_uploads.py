@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from digit_lit.serve_api import READERS
-from digit_lit.uploads import MAX_EXPECTED_LENGTH, MODES, Limits, Options, RequestError, Upload, parse
+from digit_lit.uploads import MAX_EXPECTED_LENGTH, MODES, Limits, Options, RequestError, Upload, parse, query_of
 from tests.helpers.pictures import STROKES, drawn, encode
 
 LIMITS = Limits(max_bytes=1_000_000, max_pixels=10_000)
@@ -120,3 +120,32 @@ def test_malformed_multipart_is_a_bad_request() -> None:
         with pytest.raises(RequestError, match="malformed multipart body"):
             parse(Upload("multipart/form-data; boundary=zz", body), LIMITS)
     assert "secret" not in repr(Upload("image/png", b"secret bytes")), "a logged Upload never shows its body"
+
+
+def test_a_request_that_says_two_things_is_refused_not_settled_by_order() -> None:
+    """Two pictures, or two modes, in one request: json, the multipart parser and the query string would each keep
+    one of them in silence (the last), which the sender may not have meant."""
+    png = encode(drawn(STROKES["7"], 64))
+    b64 = base64.b64encode(png).decode()
+    two = [
+        (Upload("application/json", f'{{"image": "{b64}", "image": "{b64}"}}'.encode()), "field 'image' given twice"),
+        (Upload("application/json", f'{{"mode": "code", "image": "{b64}", "mode": "digit"}}'.encode()), "'mode'"),
+        (multipart([("file", ("a.png", png)), ("file", ("b.png", png))]), "form field file given twice"),
+        (multipart({"file": ("a.png", png)}, {"mode": ["code", "code"]}), "form field mode given twice"),
+    ]
+    for upload, message in two:
+        with pytest.raises(RequestError, match=message) as err:
+            parse(upload, LIMITS)
+        assert err.value.status == 400
+    assert query_of([("mode", "code"), ("expected_length", "4")]) == {"mode": "code", "expected_length": "4"}
+    for pairs in ([("mode", "code"), ("mode", "digit")], [("mode", "code"), ("mode", "code")]):
+        with pytest.raises(RequestError, match="query parameter mode given twice; give each option once") as err:
+            query_of(pairs)
+        assert err.value.status == 400
+
+
+def test_json_nested_too_deeply_is_a_bad_request() -> None:
+    """json's decoder recurses once per bracket: 10,000 of them raised RecursionError, a 500 from the server."""
+    with pytest.raises(RequestError, match="nested too deeply") as err:
+        parse(Upload("application/json", b"[" * 10_000 + b"]" * 10_000), LIMITS)
+    assert err.value.status == 400
