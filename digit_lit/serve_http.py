@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from digit_lit.guard import GuardError
 from digit_lit.in_flight import InFlightLimit
-from digit_lit.uploads import RequestError, Upload, query_of
+from digit_lit.uploads import RequestError, Upload, each_once
 
 STATIC = Path(str(files("digit_lit") / "static"))
 # the page loads only its own files; the 28x28 view arrives as a data: URL
@@ -42,7 +42,7 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     if encoding != "identity":  # not decoded here: the picture's bytes would be read as compressed data
         raise FastAPIHTTPException(415, f"content encoding {encoding} is not accepted; send the body uncompressed")
     try:
-        query = query_of(request.query_params.multi_items())
+        query = each_once(request.query_params.multi_items(), "query parameter")
     except RequestError as exc:
         raise FastAPIHTTPException(exc.status, str(exc)) from None
     body = bytearray()

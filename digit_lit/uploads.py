@@ -21,7 +21,7 @@ import base64
 import binascii
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -78,15 +78,16 @@ class Upload:
     query: dict[str, str] = field(default_factory=dict)
 
 
-def query_of(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """A query string's parameters (as the HTTP front gets them, in order): each once, as in a form or JSON body; one
-    given twice (`?mode=code&mode=digit`) is refused, not settled by which came last."""
-    query: dict[str, str] = {}
+def each_once(pairs: Iterable[tuple[str, T]], what: str) -> dict[str, T]:
+    """Named values as sent, in order (a query string's parameters, a form's fields, a JSON object's keys), as a dict:
+    a name given twice (two pictures, `?mode=code&mode=digit`) is refused, not settled by which came last, as a
+    plain dict (json, the multipart parser, the query string's) would settle it in silence."""
+    named: dict[str, T] = {}
     for name, value in pairs:
-        if name in query:
-            raise RequestError(400, f"query parameter {name[:40]} given twice; give each option once")
-        query[name] = value
-    return query
+        if name in named:
+            raise RequestError(400, f"{what} {name[:40]} given twice; send one picture and each option once")
+        named[name] = value
+    return named
 
 
 def parse(upload: Upload, limits: Limits) -> tuple[Picture, Options]:
@@ -167,15 +168,11 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
     _, params = parse_options_header(upload.content_type)
     if not params.get(b"boundary"):
         raise RequestError(400, "multipart body without a boundary in its Content-Type; let the client library set it")
-    parts: dict[str, bytes | None] = {}
-    repeated: list[str] = []
+    sent: list[tuple[str, bytes | None]] = []
 
     def keep(part: Any) -> None:  # a Field (plain value) or a File (it had a filename)
         value = part.file_object.getvalue() if hasattr(part, "file_object") else part.value
-        name = (part.field_name or b"").decode("utf-8", "replace")
-        if name in parts:  # two pictures (or two modes): which one is meant is the sender's to say
-            repeated.append(name)
-        parts[name] = value
+        sent.append(((part.field_name or b"").decode("utf-8", "replace"), value))
 
     # every part stays in memory: the body is already within max_bytes
     parser = FormParser(FORM_TYPE, keep, keep, boundary=params[b"boundary"], config={"MAX_MEMORY_FILE_SIZE": 1 << 62})
@@ -184,11 +181,10 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
         parser.finalize()
     except (FormParserError, ValueError) as exc:
         raise RequestError(400, f"malformed multipart body ({str(exc).splitlines()[0][:120]})") from None
+    parts = each_once(sent, "form field")
     unknown = sorted(set(parts) - {"file", *OPTIONS})
     if unknown:
         raise RequestError(400, f"unknown form field {', '.join(unknown)}; send the picture in field file")
-    if repeated:
-        raise RequestError(400, f"form field {repeated[0]} given twice; send one picture and each option once")
     if not parts.get("file"):
         raise RequestError(400, "no picture in the form: send it in field file (curl -F file=@digit.png)")
     fields: dict[str, object] = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
@@ -198,7 +194,7 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
 def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, object]]:
     usage = 'send {"image": "<base64>"} or {"array": [[0-255, ...], ...]}'
     try:
-        doc = json.loads(body, object_pairs_hook=_unique_keys)
+        doc = json.loads(body, object_pairs_hook=lambda pairs: each_once(pairs, "JSON field"))
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError; the message names a position, never the body
         raise RequestError(400, f"body is not valid JSON ({str(exc)[:80]}); {usage}") from None
     except RecursionError:  # thousands of nested brackets: json's recursion, not a picture
@@ -215,16 +211,6 @@ def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, ob
     _once("expected_length", fields, {}, _length)
     data = _base64(doc["image"]) if "image" in doc else _array(doc["array"], limits)
     return data, fields
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a key given twice (json keeps the last in silence: two pictures, or two modes)."""
-    doc: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in doc:
-            raise ValueError(f"field {key[:40]!r} given twice")
-        doc[key] = value
-    return doc
 
 
 def _base64(value: object) -> bytes:

@@ -204,7 +204,7 @@ def bad_requests() -> dict[str, tuple[dict[str, Any], int, str]]:
         "JSON field twice": (
             {"content": b'{"mode": "code", "mode": "digit", "image": "aGk="}', "headers": as_json},
             400,
-            "field 'mode' given twice",
+            "JSON field mode given twice",
         ),
         "JSON nested too deeply": ({"content": b"[" * 10_000 + b"]" * 10_000, "headers": as_json}, 400, "too deeply"),
         "compressed body": ({"content": png, "headers": {**as_png, "Content-Encoding": "gzip"}}, 415, "uncompressed"),

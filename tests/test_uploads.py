@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from digit_lit.serve_api import READERS
-from digit_lit.uploads import MAX_EXPECTED_LENGTH, MODES, Limits, Options, RequestError, Upload, parse, query_of
+from digit_lit.uploads import MAX_EXPECTED_LENGTH, MODES, Limits, Options, RequestError, Upload, each_once, parse
 from tests.helpers.pictures import STROKES, drawn, encode
 
 LIMITS = Limits(max_bytes=1_000_000, max_pixels=10_000)
@@ -127,9 +127,11 @@ def test_a_request_that_says_two_things_is_refused_not_settled_by_order() -> Non
     one of them in silence (the last), which the sender may not have meant."""
     png = encode(drawn(STROKES["7"], 64))
     b64 = base64.b64encode(png).decode()
+    two_pictures = f'{{"image": "{b64}", "image": "{b64}"}}'.encode()
+    two_modes = f'{{"mode": "code", "image": "{b64}", "mode": "digit"}}'.encode()
     two = [
-        (Upload("application/json", f'{{"image": "{b64}", "image": "{b64}"}}'.encode()), "field 'image' given twice"),
-        (Upload("application/json", f'{{"mode": "code", "image": "{b64}", "mode": "digit"}}'.encode()), "'mode'"),
+        (Upload("application/json", two_pictures), "JSON field image given twice"),
+        (Upload("application/json", two_modes), "JSON field mode given twice"),
         (multipart([("file", ("a.png", png)), ("file", ("b.png", png))]), "form field file given twice"),
         (multipart({"file": ("a.png", png)}, {"mode": ["code", "code"]}), "form field mode given twice"),
     ]
@@ -137,10 +139,11 @@ def test_a_request_that_says_two_things_is_refused_not_settled_by_order() -> Non
         with pytest.raises(RequestError, match=message) as err:
             parse(upload, LIMITS)
         assert err.value.status == 400
-    assert query_of([("mode", "code"), ("expected_length", "4")]) == {"mode": "code", "expected_length": "4"}
+    query = [("mode", "code"), ("expected_length", "4")]
+    assert each_once(query, "query parameter") == {"mode": "code", "expected_length": "4"}
     for pairs in ([("mode", "code"), ("mode", "digit")], [("mode", "code"), ("mode", "code")]):
-        with pytest.raises(RequestError, match="query parameter mode given twice; give each option once") as err:
-            query_of(pairs)
+        with pytest.raises(RequestError, match="query parameter mode given twice; send one picture and each") as err:
+            each_once(pairs, "query parameter")
         assert err.value.status == 400
 
 
