@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
@@ -89,3 +90,22 @@ def check_config(cfg: DictConfig) -> None:
     ckpt = cfg.get("ckpt_path")
     if ckpt and ckpt != "last" and not Path(ckpt).is_file():
         raise ConfigError(f"ckpt_path={ckpt} does not exist; give the path of a .ckpt file")
+
+
+def no_added_settings(command: str, why: str) -> None:
+    """Refuse `+key=value` (and `++key=value`) overrides: Hydra adds any key so, and a command that never reads it
+    would go on in silence (`predict +threshold=0.5`, `export +opset=7`). `why` says what to do instead."""
+    added = [o.lstrip("+").split("=")[0] for o in HydraConfig.get().overrides.task if o.startswith("+")]
+    if added:
+        raise ConfigError(f"{command} has no setting {', '.join(added)}: {why}")
+
+
+def model_of(cfg: DictConfig, missing: str) -> str:
+    """The model file a command reads: model_path= (an export) or ckpt_path= (a checkpoint), exactly one of them
+    (with both, which model answers would be a guess). `missing` says what to give when neither is."""
+    given = [key for key in ("model_path", "ckpt_path") if cfg.get(key)]
+    if len(given) > 1:
+        raise ConfigError("give model_path= or ckpt_path=, not both: one model answers, and it must be the one named")
+    if not given:
+        raise ConfigError(missing)
+    return str(cfg.get(given[0]))

@@ -17,6 +17,7 @@ from torchvision.datasets import FashionMNIST
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
+from digit_lit.config import no_added_settings
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
@@ -72,15 +73,31 @@ def world_figures(
     }
 
 
+# what each of evaluate's own settings is, for its one-line error
+SWITCHES = {"fashion": "Fashion-MNIST's refusal", "other_hands": "flagged 1s and crossed 7s in the world test"}
+COUNTS = {"world": "world pictures of each test digit", "nondigits": "drawn non-digits of each family"}
+
+
+def check(cfg: DictConfig) -> None:
+    """Fail in one line, before any work, on a setting that would crash deep inside the run or be read as another."""
+    for key, what in SWITCHES.items():
+        if not isinstance(cfg.get(key), bool):
+            raise ConfigError(f"{key}={cfg.get(key)!r} must be true or false ({what})")
+    for key, what in COUNTS.items():
+        value = cfg.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{key}={value!r} must be a whole number of {what}, or 0 to skip them")
+    workers = cfg.get("workers", 2)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r} must be a positive integer (processes that draw the world test)")
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     log.info(f"run dir: {cfg.paths.output_dir}")
     if not cfg.get("ckpt_path"):
         raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
-    other_hands = cfg.get("other_hands")
-    if not isinstance(other_hands, bool):
-        raise ConfigError(
-            f"other_hands={other_hands!r} must be true or false (flagged 1s and crossed 7s in the world test)"
-        )
+    check(cfg)
+    other_hands = cfg.other_hands
     guard = Guard.load(cfg.ckpt_path)
     data_dir, download = cfg.data.data_dir, cfg.data.download
     # optional data is looked for before any work, in the one data dir every part of the run uses
@@ -109,6 +126,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
+    no_added_settings("evaluate", "conf/eval.yaml lists its settings (--cfg job prints them)")
     evaluate(cfg)
 
 

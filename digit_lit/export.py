@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
+from digit_lit.config import no_added_settings
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import atomic_write
@@ -94,6 +95,7 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
 @hydra.main(version_base="1.3", config_path="conf", config_name="export")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
+    no_added_settings("export", "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule")
     out = export(cfg.ckpt_path, cfg.get("out"))
     print(f"wrote {out} and {out.with_suffix('.json')}")
 

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
+from digit_lit.config import model_of, no_added_settings
 from digit_lit.detect import check_expected_length, read_code
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
@@ -123,17 +123,11 @@ def predict(model: str, inputs: Sequence[str], mode: str = "digit", expected_len
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    added = [o.lstrip("+").split("=")[0] for o in HydraConfig.get().overrides.task if o.startswith("+")]
-    if added:  # e.g. +threshold=0.5, which predict would otherwise ignore in silence
-        raise ConfigError(
-            f"predict has no setting {', '.join(added)}: the decision rule is the model's own; retrain to change it"
-        )
-    model = cfg.get("model_path") or cfg.get("ckpt_path")
-    if not model:
-        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
+    no_added_settings("predict", "the decision rule is the model's own; retrain to change it")
+    model = model_of(cfg, "give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
     inputs = cfg.get("inputs") or []
     inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-    sys.exit(predict(str(model), inputs, cfg.get("mode", "digit"), cfg.get("expected_length")))
+    sys.exit(predict(model, inputs, cfg.get("mode", "digit"), cfg.get("expected_length")))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from digit_lit.config import model_of, no_added_settings
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import MAX_PIXELS
@@ -43,9 +44,7 @@ def _number(cfg: DictConfig, key: str, integer: bool = True, low: float = 0, hig
 
 def check(cfg: DictConfig) -> str:
     """Fail in one line on a setting LitServe or uvicorn would trip over later; returns the model path."""
-    model = cfg.get("model_path") or cfg.get("ckpt_path")
-    if not model:
-        raise ConfigError("give model_path=X.onnx (from digit_lit.export) or ckpt_path=RUN/checkpoints/X.ckpt")
+    model = model_of(cfg, "give model_path=X.onnx (from digit_lit.export) or ckpt_path=RUN/checkpoints/X.ckpt")
     if cfg.host not in HOSTS:
         raise ConfigError(f"host={cfg.host} must be 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface)")
     _number(cfg, "port", low=1023, high=65535)
@@ -63,7 +62,7 @@ def check(cfg: DictConfig) -> str:
         _number(cfg, "max_megapixels", integer=False, high=MAX_PIXELS / 1e6)
     if cfg.log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level={cfg.log_level} must be one of {', '.join(LOG_LEVELS)}")
-    return str(model)
+    return model
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -111,6 +110,7 @@ def stop_on_sigterm() -> None:
 @hydra.main(version_base="1.3", config_path="conf", config_name="serve")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
+    no_added_settings("serve", "conf/serve.yaml lists its settings (--cfg job prints them)")
     model = check(cfg)
     guard = Guard.load(model)
     check_port_free(cfg.host, cfg.port)

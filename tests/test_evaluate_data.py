@@ -8,9 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
 
+from digit_lit.errors import ConfigError
+from digit_lit.evaluate import check
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.mounts import read_only
+from tests.helpers.paths import CONF
 from tests.helpers.tiny_mnist import write_tiny_mnist
 
 
@@ -84,3 +88,32 @@ def test_nothing_is_extracted_from_the_real_archives(
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert listing(data) == before  # the .gz files were read as they are: nothing extracted beside them
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("world=-1", "world=-1 must be a whole number of world pictures of each test digit, or 0 to skip them"),
+        ("world=1.5", "world=1.5 must be a whole number of world pictures of each test digit, or 0 to skip them"),
+        ("nondigits=-3", "nondigits=-3 must be a whole number of drawn non-digits of each family, or 0 to skip them"),
+        ("fashion=maybe", "fashion='maybe' must be true or false (Fashion-MNIST's refusal)"),
+        ("workers=0", "workers=0 must be a positive integer (processes that draw the world test)"),
+    ],
+)
+def test_evaluates_settings_are_checked_before_any_work(override: str, message: str) -> None:
+    """Each of these crashed deep in the run (a negative tensor size, a division by zero, repeat() of a float) or,
+    for fashion=maybe, was read as true."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("eval", overrides=["ckpt_path=m.ckpt", override])
+    with pytest.raises(ConfigError) as err:
+        check(cfg)
+    assert str(err.value) == message
+
+
+def test_evaluate_refuses_a_setting_it_would_ignore(tiny_ckpt: Path, tmp_path: Path) -> None:
+    res = cli("digit_lit.evaluate", f"ckpt_path={tiny_ckpt}", "+worlds=3", f"hydra.run.dir={tmp_path}/run")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert error_lines(res) == [
+        "error: evaluate has no setting worlds: conf/eval.yaml lists its settings (--cfg job prints them)"
+    ]
+    assert not (tmp_path / "run").exists()

@@ -95,6 +95,11 @@ def test_predict_has_no_setting_that_accepts_more(tiny_ckpt: Path, tiny_onnx: Pa
     assert error_lines(added) == [
         "error: predict has no setting threshold: the decision rule is the model's own; retrain to change it"
     ]
+    both = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"model_path={tiny_onnx}", f"inputs=[{tmp_path}]")
+    assert both.returncode == 2  # which of the two answered would be a guess
+    assert error_lines(both) == [
+        "error: give model_path= or ckpt_path=, not both: one model answers, and it must be the one named"
+    ]
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(tiny_onnx.read_bytes())
     card = json.loads(tiny_onnx.with_suffix(".json").read_text())
@@ -128,3 +133,25 @@ def test_huge_net_spec_is_refused_without_allocating_it(tiny_ckpt: Path, tmp_pat
     assert "is not a valid digit_lit checkpoint" in message and "has shape" in message
     assert int(grown_mb) < 200, f"peak memory grew by {grown_mb} MB: the net was allocated"
     assert torch.load(bad, weights_only=True)["hyper_parameters"]["net"]["hidden"] == [20000, 20000]
+
+
+@pytest.mark.parametrize(
+    ("command", "settings", "message"),
+    [
+        (
+            "digit_lit.export",
+            ["+opset=7"],
+            "export has no setting opset: its settings are ckpt_path= and out=; the export carries the checkpoint's "
+            "whole rule",
+        ),
+        ("digit_lit.serve", ["+workers=4"], "serve has no setting workers: conf/serve.yaml lists its settings"),
+        ("digit_lit.serve", ["model_path=m.onnx"], "give model_path= or ckpt_path=, not both"),
+    ],
+)
+def test_export_and_serve_refuse_a_setting_they_would_ignore(
+    command: str, settings: list[str], message: str, tiny_ckpt: Path
+) -> None:
+    """`export +opset=7` exported as ever and `serve model_path=A ckpt_path=B` served A, in silence."""
+    res = cli(command, f"ckpt_path={tiny_ckpt}", *settings, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert error_lines(res)[0].startswith(f"error: {message}")
