@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,12 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"ckpt_path={ckpt} does not exist; give the path of a .ckpt file")
 
 
-def no_added_settings(command: str, why: str) -> None:
+def no_added_settings(command: str, why: str, kept: Callable[[str], bool] = lambda key: False) -> None:
     """Refuse `+key=value` (and `++key=value`) overrides: Hydra adds any key so, and a command that never reads it
-    would go on in silence (`predict +threshold=0.5`, `export +opset=7`). `why` says what to do instead."""
-    added = [o.lstrip("+").split("=")[0] for o in HydraConfig.get().overrides.task if o.startswith("+")]
+    would go on in silence (`predict +threshold=0.5`, `export +opset=7`, `train +seeds=3`); those `kept` says the
+    command reads are let through. `why` says what to do instead."""
+    overrides = HydraConfig.get().overrides.task
+    added = [key for key in (o.lstrip("+").split("=")[0] for o in overrides if o.startswith("+")) if not kept(key)]
     if added:
         raise ConfigError(f"{command} has no setting {', '.join(added)}: {why}")
 

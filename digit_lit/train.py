@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import check_config, instantiate
+from digit_lit.config import check_config, instantiate, no_added_settings
 from digit_lit.errors import command_line, exit_cleanly
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 @exit_cleanly
 def main(cfg: DictConfig) -> float | None:
+    # what train reads of an added key: a group's option (+debug=profiler) or a key inside a node a class is built
+    # from, which refuses keys it does not take (+trainer.max_steps=50); a new top-level key nothing reads is refused
+    groups = HydraConfig.get().runtime.choices
+    no_added_settings(
+        "train",
+        "check its spelling (--cfg job prints every setting), or add it inside a group: +trainer.max_steps=50",
+        kept=lambda key: "." in key or key in groups,
+    )
     metrics = train(cfg)
     # the value an Optuna sweep optimises
     metric = cfg.get("optimized_metric")

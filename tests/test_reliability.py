@@ -65,6 +65,8 @@ def test_ddp_ranks_see_different_samples(tiny_mnist: Path, tmp_path: Path) -> No
         ("trainer.check_val_every_n_epoch=3", "error: trainer.max_epochs=10 is not a multiple of trainer.check_val_"),
         ("experiment=guard trainer.max_epochs=1", "error: trainer.max_epochs=1 is not a multiple of trainer.check_val"),
         ("overwrite=maybe", "error: overwrite='maybe' must be true or false"),
+        # an added top-level key nothing reads (seed=3 meant): the run went on with seed 42
+        ("+seeds=3", "error: train has no setting seeds: check its spelling (--cfg job prints every setting)"),
     ],
 )
 def test_bad_settings_are_one_line(override: str, message: str, tmp_path: Path) -> None:
