@@ -61,8 +61,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 @exit_cleanly
 def main(cfg: DictConfig) -> float | None:
-    # what train reads of an added key: a group's option (+debug=profiler) or a key inside a node a class is built
-    # from, which refuses keys it does not take (+trainer.max_steps=50); a new top-level key nothing reads is refused
+    # what train reads of an added key: a key inside a node a class is built from, which refuses keys it does not
+    # take (+trainer.max_steps=50), or a config group's name (Hydra's business); a new top-level key nothing reads
+    # (+seeds=3) is refused
     groups = HydraConfig.get().runtime.choices
     no_added_settings(
         "train",
