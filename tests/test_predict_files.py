@@ -63,7 +63,8 @@ def test_fifo_does_not_block_the_batch(tiny_ckpt: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP", "TIFF"])
 def test_a_picture_of_more_than_one_frame_is_refused(fmt: str, tiny_ckpt: Path, tmp_path: Path) -> None:
     """An animation or a multi-page file shows more than its first frame, which alone was read (and accepted): which
-    frame holds the digit is the sender's to say, so the picture is refused, in both modes, and over HTTP too."""
+    frame holds the digit is the sender's to say, so the picture is refused, in both modes, by predict and by the
+    server's reader of a request (`serve_api.read_request`)."""
     first, second = fake_digit(7).convert("RGB"), fake_digit(1).convert("RGB")
     path = tmp_path / f"moving.{fmt.lower()}"
     first.save(path, format=fmt, save_all=True, append_images=[second])
