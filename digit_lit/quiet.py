@@ -39,3 +39,14 @@ for _name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utiliti
 # alembic, Optuna's database layer, is loaded by the Optuna sweeper even with in-memory storage and logs
 # "setup plugin alembic...." at INFO seven times, which Hydra's logging then prints.
 logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def lightning_logs_once() -> None:
+    """Print each of Lightning's log lines once. `import lightning` gives the "lightning" logger a console handler of
+    its own (lightning/__init__.py, whatever logging is set up already), and the records also propagate to the root
+    logger, where Hydra's handlers print them to the console and the run's log file: every line ("Seed set to 42",
+    "GPU available: ...") came twice, once as "INFO: ...". Call it once lightning is imported, under Hydra's logging."""
+    if logging.getLogger().hasHandlers():
+        ours = logging.getLogger("lightning")
+        for handler in list(ours.handlers):
+            ours.removeHandler(handler)

@@ -25,8 +25,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     from digit_lit import report
     from digit_lit.module import DigitClassifier
+    from digit_lit.quiet import lightning_logs_once
     from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
 
+    lightning_logs_once()
     resume = resume_path(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)

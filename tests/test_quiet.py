@@ -27,6 +27,9 @@ def test_train_prints_no_third_party_noise_and_keeps_our_warnings(tiny_mnist: Pa
     assert noise_in(output) == []
     assert "UserWarning: the model was never calibrated" in output
     assert "test accuracy:" in res.stdout
+    # Lightning's lines once each: its own console handler printed them beside Hydra's (quiet.lightning_logs_once)
+    assert output.count("Seed set to 42") == 1 and output.count("GPU available:") == 1, output[:600]
+    assert "Seed set to 42" in (tmp_path / "run" / "train.log").read_text()  # and the run's log keeps them
 
 
 def test_export_prints_one_line(tiny_ckpt: Path, tmp_path: Path) -> None:
