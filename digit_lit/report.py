@@ -110,6 +110,12 @@ def guard_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
+def _figure(v: float) -> str:
+    """A count as a whole number (20000, not 2e+04); a rate or a threshold to six significant digits, so that the
+    threshold printed is the one stored (0.988962, not 0.989)."""
+    return str(int(v)) if v.is_integer() else f"{v:.6g}"
+
+
 def print_report(metrics: dict[str, Any]) -> None:
     """The report, through `logging` (Hydra's job logging shows it and keeps it in the run's log file)."""
     text = io.StringIO()
@@ -135,7 +141,7 @@ def print_report(metrics: dict[str, Any]) -> None:
     if any(k.startswith(("world/", "fashion/", "nondigit/")) for k in metrics):
         console.print(guard_table(metrics))
     rest = {k: v for k, v in metrics.items() if isinstance(v, float) and k not in ("test/acc",)}
-    console.print(", ".join(f"{k}: {v:.4g}" for k, v in rest.items()))
+    console.print(", ".join(f"{k}: {_figure(v)}" for k, v in rest.items()))
     log.info(text.getvalue().rstrip())
 
 
