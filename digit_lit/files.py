@@ -10,6 +10,18 @@ from pathlib import Path
 from digit_lit.errors import DigitLitError
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it: set it and put it back (once, at import, before any thread runs)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes its file readable by its owner alone (0600), and the rename keeps that: a checkpoint, an export or a
+# report written so could not be read by a teammate or a server running as another user. They get the mode a plain
+# open() would give (0666 less the umask: 0644 as a rule)
+FILE_MODE = 0o666 & ~_umask()
+
+
 class OutputError(DigitLitError):
     """An output that cannot be written (read-only folder, full disk...)."""
 
@@ -26,6 +38,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | memoryview | str) -
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()

@@ -56,6 +56,19 @@ def test_save_writes_beside_the_target_and_refuses_a_full_disk(tmp_path: Path) -
     assert not Path(tmp).exists() and target.read_bytes() == before  # nothing half-written left, nothing lost
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_written_files_get_the_mode_a_plain_open_gives(umask: int, mode: int, tmp_path: Path) -> None:
+    # a temporary file is its owner's alone (0600) and the rename kept that: a checkpoint or an export that a teammate,
+    # or a server running as another user, could not read
+    code = "import os, sys; from digit_lit import files; print(os.stat(files.atomic_write(sys.argv[1], b'')).st_mode)"
+    target = tmp_path / "model.onnx"
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(target)], capture_output=True, text=True, umask=umask, cwd=ROOT
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert int(res.stdout) & 0o777 == mode
+
+
 @pytest.mark.parametrize("fs", ["tmpfs", "simulated_exdev"])
 def test_kill_during_checkpoint_write_leaves_last_whole_and_resumable(
     fs: str, tiny_mnist: Path, tmp_path: Path
