@@ -8,6 +8,7 @@ import pytest
 from omegaconf import DictConfig
 
 from digit_lit.config import instantiate
+from tests.helpers.cli import cli
 from tests.helpers.paths import CONF
 
 GROUPS = sorted(
@@ -36,3 +37,13 @@ def test_option_composes_and_builds(group: str, option: str, train_cfg: Callable
         for node in (cfg.get(group) or {}).values():
             if node is not None:
                 instantiate(node)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "export", "serve", "train"])
+def test_help_says_how_to_call_the_command_and_lists_what_it_reads(command: str) -> None:
+    res = cli(f"digit_lit.{command}", "--help")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith(f"python -m digit_lit.{command} ")  # each config's hydra.help.header
+    # train's config groups (model=, trainer=, experiment=...) are no options of the commands that use a model
+    assert ("== Configuration groups ==" in res.stdout) == (command == "train")
+    assert ("ckpt_path:" in res.stdout) and ("experiment:" in res.stdout) == (command == "train")
