@@ -13,15 +13,20 @@ ARGS ?=
 help: ## what each target does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  (ARGS=\"...\" passes Hydra overrides to train, pytest options to test and test-fast)"
+	@echo "  (JOBS=N test processes for test and test-fast: 2 by default, 0 for one process)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# the pinned torch/torchvision first, so nothing else pulls another build
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev]'
 
-setup: $(BIN)/python ## create .venv and install digit_lit (editable) with its dev tools
+# installed again whenever pyproject.toml changes (a new dependency), so an existing .venv keeps up with it
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install digit_lit (editable) with its dev tools
 
 # Offline MNIST: copy the official .gz files (if a local copy exists) into data/, which torchvision extracts.
 data: ## copy MNIST and Fashion-MNIST from ../shared into data/ (when there)
@@ -33,12 +38,18 @@ data: ## copy MNIST and Fashion-MNIST from ../shared into data/ (when there)
 train: setup data ## train the default MLP (Hydra overrides in ARGS)
 	$(BIN)/python -m digit_lit.train $(ARGS)
 
+# Two test processes (pytest-xdist; each idle worker takes tests from the other's queue): most tests wait on a fresh
+# process importing torch and Lightning, or run one-core steps, so two share the 2 cores well (README: Testing).
+# JOBS=0 runs the suite in one process.
+JOBS ?= 2
+XDIST = -n $(JOBS) --dist worksteal
+
 test: setup data ## the whole test suite, as CI runs it
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q $(XDIST) $(ARGS)
 
 # slow: accuracy runs of a minute or more; install: the wheel in a fresh venv; browser: if the server's tests mark any
 test-fast: setup data ## the suite without slow accuracy runs, the wheel install or browser tests
-	$(BIN)/python -m pytest -q -m "not slow and not install and not browser" $(ARGS)
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow and not install and not browser" $(ARGS)
 
 lint: setup ## ruff check and ruff format --check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
