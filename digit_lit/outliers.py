@@ -579,7 +579,7 @@ def outlier_views_by_family(
 ) -> tuple[torch.Tensor, list[str]]:
     """`outlier_views`, with the family name of each view."""
     arr = None if digits is None else np.asarray(digits.cpu().numpy() if isinstance(digits, torch.Tensor) else digits)
-    parts = world.run_chunks(_outlier_chunk, _tasks(n, seed, arr), workers)
+    parts = world.run_chunks(_outlier_chunk, _tasks(n, seed, arr), workers, what=f"drawing {n} non-digits")
     names, _ = _families(arr is not None)
     views = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     kinds = np.concatenate([k for _, k in parts]) if parts else np.zeros(0, np.int64)

@@ -18,10 +18,13 @@ Only MNIST and what this module draws enter the pictures: no fonts, no other dat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
+import math
 import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,6 +123,7 @@ JPEG_QUALITY = {"clean": (80, 95), "scan": (30, 95), "photo": (15, 95), "lowres"
 REFUSED, READ, LOST = 0, 1, 2  # what became of a world picture (world_views' status)
 READABLE = 0.8  # a view whose `agreement` with its drawing is lower lost the digit to preprocessing (see world_views)
 CHUNK = 256  # pictures per pool task; each chunk has its own seed, so results do not depend on the worker count
+PROGRESS_TASKS = 10  # run_chunks logs its progress from this many chunks on (2,560 pictures: well under a minute)
 MNIST_STROKE_FRACTION = 0.125  # MNIST's stroke width over the digit's height (2.5 / 20): pens of other drawings
 # a pen redraws the digit only when its lines still cover this share of the written ink within half a stroke: a
 # fine pen that follows the skeleton of a loop written filled in draws a 6 as a 1 (no writer's fine pen does)
@@ -714,12 +718,25 @@ def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.nda
     return views, status
 
 
-def run_chunks(fn: Callable, tasks: list, workers: int) -> list:
-    """fn over tasks, in a pool of `workers` processes when there are several (results in task order)."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [fn(t) for t in tasks]
-    with multiprocessing.get_context().Pool(min(workers, len(tasks))) as pool:
-        return pool.map(fn, tasks, chunksize=1)
+def run_chunks(fn: Callable, tasks: list, workers: int, what: str = "") -> list:
+    """fn over tasks, in a pool of `workers` processes when there are several (results in task order). With `what`
+    (e.g. "rendering 80000 world pictures"), a log line at every tenth of the tasks done: drawing the guard's world
+    takes minutes, and a run that prints nothing for ten minutes looks hung."""
+    start, out = time.perf_counter(), []
+    marks = {math.ceil(len(tasks) * k / 10): k for k in range(1, 11)} if what and len(tasks) >= PROGRESS_TASKS else {}
+    with contextlib.ExitStack() as stack:
+        if workers <= 1 or len(tasks) <= 1:
+            results = map(fn, tasks)
+        else:
+            pool = stack.enter_context(multiprocessing.get_context().Pool(min(workers, len(tasks))))
+            results = pool.imap(fn, tasks, chunksize=1)
+        for result in results:
+            out.append(result)
+            if len(out) in marks:
+                took = time.perf_counter() - start
+                left = took * (len(tasks) - len(out)) / len(out)
+                log.info("%s: %d%% in %.1f min, about %.1f min left", what, 10 * marks[len(out)], took / 60, left / 60)
+    return out
 
 
 def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
@@ -731,7 +748,7 @@ def world_views(images: np.ndarray | torch.Tensor, seed: int, workers: int = 2) 
     for any number of workers."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     tasks = [(arr[s : s + CHUNK], seed, i) for i, s in enumerate(range(0, len(arr), CHUNK))]
-    parts = run_chunks(_render_chunk, tasks, workers)
+    parts = run_chunks(_render_chunk, tasks, workers, what=f"rendering {len(arr)} world pictures")
     if not parts:
         return torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8), torch.zeros(0, dtype=torch.uint8)
     views = np.concatenate([v for v, _ in parts])

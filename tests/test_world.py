@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -539,3 +540,17 @@ def test_world_views_are_what_predict_hands_the_net(tmp_path: Path) -> None:
     # the blank digits: never taught as digits (refused, or a blank photo's shading lost as ink), and the refusal
     # checked against predict's at least once
     assert compared >= 6 and (status[3::4] != world.READ).all() and (status == world.REFUSED).sum() >= 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_long_renders_log_their_progress_and_keep_task_order(workers: int, caplog: pytest.LogCaptureFixture) -> None:
+    # drawing the preset's world takes minutes: a line at every tenth, so that a run does not look hung
+    with caplog.at_level(logging.INFO, logger="digit_lit.world"):
+        out = world.run_chunks(abs, list(range(-25, 0)), workers, what="rendering 6400 world pictures")
+    assert out == list(range(25, 0, -1))
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10 and lines[0].startswith("rendering 6400 world pictures: 10% in ")
+    assert lines[-1].startswith("rendering 6400 world pictures: 100% in ") and lines[-1].endswith("about 0.0 min left")
+    caplog.clear()
+    world.run_chunks(abs, list(range(-world.PROGRESS_TASKS + 1, 0)), workers, what="rendering a few")  # short: silent
+    assert caplog.records == []
