@@ -47,6 +47,6 @@ def lightning_logs_once() -> None:
     logger, where Hydra's handlers print them to the console and the run's log file: every line ("Seed set to 42",
     "GPU available: ...") came twice, once as "INFO: ...". Call it once lightning is imported, under Hydra's logging."""
     if logging.getLogger().hasHandlers():
-        ours = logging.getLogger("lightning")
-        for handler in list(ours.handlers):
-            ours.removeHandler(handler)
+        lightning_logger = logging.getLogger("lightning")
+        for handler in list(lightning_logger.handlers):
+            lightning_logger.removeHandler(handler)

@@ -111,8 +111,8 @@ def guard_table(metrics: dict[str, Any]) -> Table:
 
 
 def _figure(v: float) -> str:
-    """A count as a whole number (20000, not 2e+04); a rate or a threshold to six significant digits, so that the
-    threshold printed is the one stored (0.988962, not 0.989)."""
+    """A count as a whole number (20000, not 2e+04); a rate or a threshold to six significant digits (the stored
+    threshold 0.98896181... as 0.988962: four digits printed 0.989, which is not the threshold any file holds)."""
     return str(int(v)) if v.is_integer() else f"{v:.6g}"
 
 
