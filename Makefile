@@ -47,7 +47,7 @@ XDIST = -n $(JOBS) --dist worksteal
 test: setup data ## the whole test suite, as CI runs it
 	$(BIN)/python -m pytest -q $(XDIST) $(ARGS)
 
-# slow: accuracy runs of a minute or more; install: the wheel in a fresh venv; browser: if the server's tests mark any
+# slow: accuracy runs of a minute or more; install: the wheel in a fresh venv; browser: the page in Chromium
 test-fast: setup data ## the suite without slow accuracy runs, the wheel install or browser tests
 	$(BIN)/python -m pytest -q $(XDIST) -m "not slow and not install and not browser" $(ARGS)
 

@@ -30,7 +30,7 @@ from tests.helpers.configs import compose_train
 from tests.helpers.paths import ROOT
 from tests.helpers.pictures import CODE_171, CODE_SEND_WIDTH, CODE_WIDTH, PAD, STROKES, drawn, encode, png_pixels
 
-pytestmark = pytest.mark.mnist
+pytestmark = [pytest.mark.mnist, pytest.mark.browser]  # make test-fast leaves them out
 
 SCRIBBLE = [(60, 80), (220, 100), (70, 140), (210, 170), (80, 200), (200, 230), (140, 60), (100, 240), (230, 60)]
 # Playwright does not see a fetch body that is a Blob or a File: the test's own wrapper of fetch keeps each picture
