@@ -116,7 +116,7 @@ def main(cfg: DictConfig) -> None:
     check_port_free(cfg.host, cfg.port)
     server = build(cfg, model, guard)
     who = guard.identity
-    print(f"serving {who['model']} (sha256 {who['sha256'][:12]}, threshold {who['threshold']:.4f})", flush=True)
+    print(f"serving {who['model']} (sha256 {who['sha256'][:12]}, threshold {who['threshold']:.6g})", flush=True)
     stop_on_sigterm()
     print(f"page and API at http://{cfg.host}:{cfg.port}/ once GET /health answers ok", flush=True)
     server.run(

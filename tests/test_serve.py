@@ -359,6 +359,10 @@ def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Gu
     )
     for asset in ("/static/app.js", "/static/style.css"):
         assert httpx.get(f"{server.url}{asset}").status_code == 200, asset
+    # its first line names the model and its threshold as stored, to six digits (four printed 0.9890 for 0.98896...)
+    who = guard.identity
+    first = f"serving {who['model']} (sha256 {who['sha256'][:12]}, threshold {who['threshold']:.6g})"
+    assert server.log.read_text().splitlines()[0] == first
 
 
 def test_the_log_holds_no_picture(server: Server) -> None:
