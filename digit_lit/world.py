@@ -812,7 +812,7 @@ def cached_world_views(
     path = Path(cache_dir) / f"world_v{RENDER_VERSION}p{PREPROCESS_VERSION}_seed{seed}_{digest(images)}.pt"
 
     def make() -> dict[str, torch.Tensor]:
-        log.info("rendering %d world views (seed %d) into %s", len(images), seed, path)
+        log.info("rendering %d world pictures (seed %d) into %s", len(images), seed, path)
         views, status = world_views(images, seed, workers)
         return {"views": views, "status": status}
 
