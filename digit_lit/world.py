@@ -718,6 +718,24 @@ def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.nda
     return views, status
 
 
+def redraw(images: np.ndarray, seed: int, indices: Sequence[int]) -> dict[int, tuple[np.ndarray, str, np.ndarray]]:
+    """The drawing (float [H, W], 1 = ink), look and picture behind each of the views `indices` of
+    `world_views(images, seed)`, drawn again as `_render_chunk` drew them (the cache keeps only the views): to trace a
+    view back through the world's stages (benchmarks/world_mistakes.py). Each chunk holding one is drawn from its
+    seed as far as the last index wanted."""
+    out: dict[int, tuple[np.ndarray, str, np.ndarray]] = {}
+    wanted = sorted(set(int(i) for i in indices))
+    for chunk in sorted({i // CHUNK for i in wanted}):
+        rng = np.random.default_rng([seed, chunk])
+        last = max(i for i in wanted if i // CHUNK == chunk)
+        for i in range(chunk * CHUNK, last + 1):
+            page, look = draw_page(images[i], rng)
+            picture = photo_effects(page, rng, look=look)
+            if i in wanted:
+                out[i] = (page, look, picture)
+    return out
+
+
 def run_chunks(fn: Callable, tasks: list, workers: int, what: str = "") -> list:
     """fn over tasks, in a pool of `workers` processes when there are several (results in task order). With `what`
     (e.g. "rendering 80000 world pictures"), a log line at every tenth of the tasks done: drawing the guard's world

@@ -34,6 +34,7 @@ from digit_lit.world import (
     pen,
     photo_effects,
     place,
+    redraw,
     render,
     ruling,
     sensor_noise,
@@ -444,6 +445,21 @@ def test_world_views_do_not_depend_on_the_worker_count(monkeypatch: pytest.Monke
     assert (views1[status1 != world.REFUSED].flatten(1).amax(1) > 0).all()  # read or lost: a view to judge
     other, _ = world_views(images[:20], seed=6, workers=1)
     assert not torch.equal(other, views1[:20])
+
+
+def test_redraw_gives_the_pictures_behind_the_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(world, "CHUNK", 16)
+    images = np.stack([seven(), bar()] * 20)  # three chunks
+    views, status = world_views(images, seed=5, workers=1)
+    wanted = [3, 17, 18, 39]  # in the first, second and third chunk, and the very last picture
+    drawn = redraw(images, 5, wanted)
+    assert sorted(drawn) == wanted
+    for i in wanted:
+        page, look, picture = drawn[i]
+        assert look in world.LOOKS and page.max() > 0
+        view = to_view(picture)
+        assert (status[i] == world.REFUSED) if view is None else np.array_equal(view, views[i].numpy())
+    assert not np.array_equal(drawn[17][0], drawn[18][0])  # each its own drawing, not a chunk's first
 
 
 def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
