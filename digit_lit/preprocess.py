@@ -48,6 +48,10 @@ ROWS, COLS = (g.astype(float) for g in np.ogrid[:IMAGE_SIZE, :IMAGE_SIZE])  # fr
 SOFT_EDGE = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2)  # 2 px around the ink, as a diamond
 
 
+# a picture of more than 8 bits is read over the smallest of these full scales that holds its levels (a 16-bit one
+# over 0-65535): 0-1 (a mask, or floats as images in [0, 1]), 0-255, 0-65535
+DEEP_SCALES = (1.0, 255.0, 65535.0)
+DEEP_RULE = "save it as an 8- or 16-bit picture (or give levels 0-255, or floats in 0-1)"
 CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
 MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
 UNDERLINED = "a line under the digit (an underline, a ruler's edge): write the digit alone, or crop the line off"
@@ -66,10 +70,23 @@ def _grey(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, _paper_under(rgba)), rgba)
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        span = arr.max() - arr.min()
-        return (arr - arr.min()) / span if span > 0 else np.zeros_like(arr)
+        return _deep_levels(img)
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def _deep_levels(img: Image.Image) -> np.ndarray:
+    """The levels of a picture of more than 8 bits (16-bit, 32-bit integers, floats) in [0, 1] over the full scale
+    they are stored in, as a viewer shows them: 0-65535 for a 16-bit picture, else the first of DEEP_SCALES that holds
+    them (a mask of 0 and 1, 8-bit levels, 16-bit levels). Not each picture's own range stretched to black and
+    white: that showed a 7 one level darker than its 16-bit paper, invisible to a person, as a sure black-on-white 7."""
+    arr = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise PreprocessError(f"picture levels that are not numbers (NaN or infinite); {DEEP_RULE}")
+    low, high = float(arr.min()), float(arr.max())
+    scale = 65535.0 if img.mode.startswith("I;16") else next((s for s in DEEP_SCALES if high <= s), 0.0)
+    if low < 0 or not scale:
+        raise PreprocessError(f"picture levels run from {low:g} to {high:g}, outside 0-65535; {DEEP_RULE}")
+    return (arr / scale).astype(np.float32)
 
 
 def upright(img: Image.Image) -> Image.Image:
@@ -81,8 +98,9 @@ def upright(img: Image.Image) -> Image.Image:
 
 
 def _from_array(image: object) -> Image.Image:
-    """An array (or nested lists) as PIL reads it: H x W grey levels (any number type: each picture's own range is
-    stretched to black and white, bools are ink) or H x W x 3 or 4 colour (uint8). Raises PreprocessError."""
+    """An array (or nested lists) as PIL reads it: H x W grey levels (any number type, read over the first of
+    0-1, 0-255 and 0-65535 that holds them: `_deep_levels`; bools are ink) or H x W x 3 or 4 colour (uint8). Raises
+    PreprocessError."""
     if isinstance(image, (str, os.PathLike)):
         raise PreprocessError(f"{image} is a path, not a picture: open it first (PIL.Image.open), or use predict")
     rule = "give H x W grey levels (0-255, or floats in 0-1) or H x W x 3 colour (uint8)"

@@ -376,6 +376,69 @@ def test_what_is_no_picture_is_one_clear_error(value: object, message: str) -> N
         to_mnist(value)  # type: ignore[arg-type]
 
 
+def deep_seven(paper_level: float, ink_level: float, dtype: type) -> np.ndarray:
+    """The 7 of `seven_levels` with its paper and its ink at the given levels, as an array of `dtype`."""
+    return np.where(seven_levels() < 128, ink_level, paper_level).astype(dtype)
+
+
+def saved(levels: np.ndarray, fmt: str) -> Image.Image:
+    buffer = io.BytesIO()
+    Image.fromarray(levels).save(buffer, fmt)
+    buffer.seek(0)
+    return Image.open(buffer)
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        lambda: saved(deep_seven(40001, 40000, np.uint16), "PNG"),  # 16-bit PNG, opened as I;16
+        lambda: saved(deep_seven(8, 7, np.int32), "TIFF"),  # 32-bit integers, mode I
+        lambda: saved(deep_seven(0.5, 0.5 - 1e-7, np.float32), "TIFF"),  # floats, mode F
+        lambda: deep_seven(60000, 59000, np.uint16),  # an array: 1.5% of the 16-bit scale
+    ],
+    ids=["16-bit PNG", "32-bit TIFF", "float TIFF", "uint16 array"],
+)
+def test_a_deep_picture_that_shows_one_colour_is_blank(picture: object) -> None:
+    """A 7 a level or so darker than its paper, in a picture of more than 8 bits: one flat grey to a person, as the same
+    picture in 8 bits (refused as blank). Stretched to its own range it was read as a sure black-on-white 7."""
+    with pytest.raises(PreprocessError, match="blank"):
+        to_mnist(picture())  # type: ignore[operator]
+    with pytest.raises(PreprocessError, match="blank"):
+        to_mnist(deep_seven(201, 200, np.uint8))
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        lambda: saved(deep_seven(65535, 0, np.uint16), "PNG"),
+        lambda: saved(deep_seven(255, 0, np.int32), "TIFF"),
+        lambda: saved(deep_seven(1.0, 0.0, np.float32), "TIFF"),
+        lambda: saved(deep_seven(255.0, 0.0, np.float32), "TIFF"),
+        lambda: deep_seven(1, 0, np.int64),  # a mask of 0 and 1
+    ],
+    ids=["16-bit PNG", "32-bit TIFF", "float TIFF 0-1", "float TIFF 0-255", "0-1 mask"],
+)
+def test_a_deep_picture_is_read_over_its_full_scale(picture: object) -> None:
+    np.testing.assert_allclose(to_mnist(picture()), to_mnist(seven_levels()), atol=2e-3)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        (deep_seven(1.0, np.inf, np.float32), "not numbers"),
+        (deep_seven(1.0, np.nan, np.float32), "not numbers"),
+        (deep_seven(100, -100, np.int32), "run from -100 to 100, outside 0-65535"),
+        (deep_seven(3e38, 0, np.float32), "outside 0-65535"),
+    ],
+    ids=["inf", "nan", "negative", "huge"],
+)
+def test_deep_levels_no_viewer_shows_one_way_are_one_clear_error(levels: np.ndarray, message: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one line, and no numpy warnings on the way
+        with pytest.raises(PreprocessError, match=message):
+            to_mnist(saved(levels, "TIFF"))
+
+
 # ---------------------------------------------------------------- a sheet of paper photographed on a desk
 
 
