@@ -17,6 +17,7 @@ from digit_lit.guard import FORMAT, GuardError, Rule, digest
 from digit_lit.models import build_net
 
 NET_PREFIX = "net."
+SPEC_SHOWN = 200  # characters of a net spec an error shows
 
 
 def tensor_blobs(weights: Mapping[str, torch.Tensor]) -> list[tuple[str, bytes]]:
@@ -55,7 +56,9 @@ def _check_shapes(path: Path, spec: Mapping[str, Any], weights: Mapping[str, tor
         with torch.device("meta"):  # sizes the net without allocating it
             expected = build_net(**spec).state_dict()
     except Exception as exc:
-        raise _invalid(path, f"its net spec {dict(spec)} cannot be built: {str(exc).splitlines()[0][:120]}") from exc
+        shown = str(dict(spec))
+        shown = shown if len(shown) <= SPEC_SHOWN else shown[:SPEC_SHOWN] + "...}"  # a spec can be any size
+        raise _invalid(path, f"its net spec {shown} cannot be built: {str(exc).splitlines()[0][:120]}") from exc
     if set(expected) != set(weights):
         odd = sorted(set(expected) ^ set(weights))[:3]
         raise _invalid(path, f"its weights do not match the net spec (e.g. {', '.join(odd)})")

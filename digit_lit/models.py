@@ -6,7 +6,7 @@ Normalisation is the first layer, so a checkpoint or ONNX export needs no separa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,11 @@ from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
+# the most members an ensemble and hidden layers an MLP may have: far above any digit net's, and what bounds the work
+# of building one from a spec (a checkpoint's spec is built on the meta device before its shapes are checked: a
+# member count of millions would build millions of modules there, for minutes, before the one-line refusal)
+MAX_MEMBERS = 64
+MAX_LAYERS = 64
 
 
 class Normalize(nn.Module):
@@ -29,6 +34,8 @@ def linear(normalize: bool = True) -> nn.Sequential:
 
 
 def mlp(hidden: Sequence[int] = (512, 256), dropout: float = 0.2) -> nn.Sequential:
+    if len(hidden) > MAX_LAYERS:
+        raise ConfigError(f"model.net.hidden has {len(hidden)} layers; an MLP has at most {MAX_LAYERS}")
     layers: list[nn.Module] = [Normalize(), nn.Flatten()]
     width = PIXELS
     for h in hidden:
@@ -140,8 +147,10 @@ class Ensemble(nn.Module):
 
 def ensemble(member: dict[str, object], size: int = 3, views: int = 1) -> Ensemble:
     """`size` copies of one net spec (each with its own random initialisation), reading `views` views in eval mode."""
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ConfigError(f"model.net.size={size!r} must be a positive integer")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_MEMBERS:
+        raise ConfigError(f"model.net.size={size!r} must be a whole number from 1 to {MAX_MEMBERS}")
+    if not isinstance(member, Mapping) or member.get("name") == "ensemble":
+        raise ConfigError("model.net.member must be the spec of one net (name and settings), not an ensemble")
     if isinstance(views, bool) or not isinstance(views, int) or not 1 <= views <= len(MOVES):
         raise ConfigError(f"model.net.views={views!r} must be a whole number from 1 to {len(MOVES)}")
     return Ensemble([build_net(**member) for _ in range(size)], views)  # type: ignore[arg-type]

@@ -136,6 +136,30 @@ def test_huge_net_spec_is_refused_without_allocating_it(tiny_ckpt: Path, tmp_pat
 
 
 @pytest.mark.parametrize(
+    ("net", "message"),
+    [
+        ({"name": "ensemble", "size": 10**9, "member": {"name": "linear"}}, "from 1 to 64"),
+        ({"name": "ensemble", "size": 2, "member": {"name": "ensemble", "size": 64}}, "not an ensemble"),
+        ({"name": "mlp", "hidden": [8] * 10**6}, "has 1000000 layers; an MLP has at most 64"),
+    ],
+    ids=["a billion members", "ensembles of ensembles", "a million layers"],
+)
+def test_a_net_spec_of_countless_modules_is_refused_before_building_it(
+    net: dict[str, Any], message: str, tiny_ckpt: Path, tmp_path: Path
+) -> None:
+    """A spec is built on the meta device before its shapes are checked: that costs no memory for its weights, but a
+    module for each member or layer, so a count of a billion built for ever (a million: minutes and gigabytes)."""
+
+    def countless(ckpt: dict[str, Any]) -> None:
+        ckpt["hyper_parameters"]["net"] = net
+
+    bad = edit_checkpoint(tiny_ckpt, tmp_path / "countless.ckpt", countless)
+    with pytest.raises(GuardError, match=f"its net spec .* cannot be built: .*{message}") as refused:
+        Guard.load(bad)
+    assert len(str(refused.value)) < 500  # one line a person can read, not the million-layer spec
+
+
+@pytest.mark.parametrize(
     ("command", "settings", "message"),
     [
         (
