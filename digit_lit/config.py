@@ -106,9 +106,22 @@ def no_added_settings(command: str, why: str, kept: Callable[[str], bool] = lamb
 def model_of(cfg: DictConfig, missing: str) -> str:
     """The model file a command reads: model_path= (an export) or ckpt_path= (a checkpoint), exactly one of them
     (with both, which model answers would be a guess). `missing` says what to give when neither is."""
-    given = [key for key in ("model_path", "ckpt_path") if cfg.get(key)]
+    given = [key for key in ("model_path", "ckpt_path") if setting(cfg, key) not in (None, "")]
     if len(given) > 1:
         raise ConfigError("give model_path= or ckpt_path=, not both: one model answers, and it must be the one named")
     if not given:
         raise ConfigError(missing)
-    return str(cfg.get(given[0]))
+    return one_path(given[0], cfg.get(given[0]))
+
+
+def setting(cfg: DictConfig, key: str) -> Any:
+    """cfg's value for key, None when it is unset or mandatory and not given (`???`: OmegaConf raises on reading)."""
+    return None if OmegaConf.is_missing(cfg, key) else cfg.get(key)
+
+
+def one_path(key: str, value: object) -> str:
+    """A setting that names one file or folder, as a string. Hydra reads `inputs=[7]` or `ckpt_path=5` as numbers,
+    which name the files 7 and 5 too; a list, a mapping, true or false names none."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f"{key}={value!r} must be the path of one file or folder")
+    return str(value)

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import no_added_settings
+from digit_lit.config import no_added_settings, one_path, setting
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import atomic_write
@@ -67,13 +67,18 @@ def onnx_model(guard: Guard, spec: dict[str, Any]) -> Any:
 
 def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
     ckpt_path = Path(ckpt_path)
-    if ckpt_path.suffix == ".onnx":
+    if ckpt_path.suffix.lower() == ".onnx":
         raise ConfigError(f"ckpt_path={ckpt_path} is already an ONNX export; give the .ckpt it came from")
-    guard = Guard.load(ckpt_path)
-    spec = guard.spec or {}
     out = Path(out) if out else ckpt_path.with_suffix(".onnx")
     if out.suffix != ".onnx":
         raise ConfigError(f"out={out} must end in .onnx")
+    if out.with_suffix(".json").resolve() == ckpt_path.resolve():  # a checkpoint named X.json: the card replaced it
+        raise ConfigError(
+            f"the export's card {out.with_suffix('.json')} would replace the checkpoint it is made from; rename the "
+            "checkpoint to .ckpt, or give out= elsewhere"
+        )
+    guard = Guard.load(ckpt_path)
+    spec = guard.spec or {}
     atomic_write(out, onnx_model(guard, spec).SerializeToString())
     card = {
         "sha256": file_sha256(out),
@@ -96,7 +101,10 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     no_added_settings("export", "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule")
-    out = export(cfg.ckpt_path, cfg.get("out"))
+    if setting(cfg, "ckpt_path") in (None, ""):
+        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export")
+    out = cfg.get("out")
+    out = export(one_path("ckpt_path", cfg.ckpt_path), None if out in (None, "") else one_path("out", out))
     print(f"wrote {out} and {out.with_suffix('.json')}")
 
 

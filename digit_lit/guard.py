@@ -190,7 +190,7 @@ class Guard:
         path = Path(path)
         kind = "model file (.ckpt from digit_lit.train or .onnx from digit_lit.export)"
         _regular_file(path, kind)
-        if path.suffix == ".onnx":
+        if path.suffix.lower() == ".onnx":  # model.ONNX too: read as a checkpoint it was refused as a bad one
             from digit_lit.guard_onnx import load_onnx
 
             logits, rule = load_onnx(path)

@@ -8,6 +8,7 @@ name this very file (its sha256) or the pair is refused.
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ META_FORMAT, META_RULE, META_NET, META_DIGEST = (
     "digit_lit.digest",
 )
 INPUT, OUTPUT = "image", "logits"
+MAX_CARD_BYTES = 1_000_000  # an export card is about a kilobyte
 
 
 def graph_blobs(model: Any) -> list[tuple[str, bytes]]:
@@ -42,8 +44,17 @@ def _refuse(path: Path, reason: str) -> GuardError:
 def _check_card(path: Path, rule: Rule) -> None:
     """The card is for people, but a card that says something else than the model is refused, not ignored."""
     card = path.with_suffix(".json")
-    if not card.exists():
+    try:
+        mode, size = card.stat().st_mode, card.stat().st_size
+    except FileNotFoundError:
         return
+    except OSError as exc:
+        raise _refuse(path, f"{card.name} beside it cannot be read ({exc.strerror})") from None
+    # only a regular file of a card's size is read: a pipe named X.json blocks for ever, /dev/zero fills memory
+    if not stat.S_ISREG(mode):
+        raise _refuse(path, f"{card.name} beside it is not a regular file (a pipe, device or folder)")
+    if size > MAX_CARD_BYTES:
+        raise _refuse(path, f"{card.name} beside it is {size} bytes, too large for an export card")
     try:
         meta = json.loads(card.read_text())
         named, stated = meta["sha256"], meta["rule"]

@@ -5,7 +5,10 @@ test_evaluate_data.py.)"""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -81,3 +84,47 @@ def test_export_into_a_read_only_folder(tiny_ckpt: Path, tmp_path: Path) -> None
         line = one_line(cli("digit_lit.export", f"ckpt_path={tiny_ckpt}", f"out={folder}/m.onnx"))
     assert line.startswith(f"error: cannot write {folder}/m.onnx (") and "choose a writable folder" in line
     assert list(folder.iterdir()) == []
+
+
+def test_a_setting_that_names_no_file_is_one_line(tiny_onnx: Path, tmp_path: Path) -> None:
+    """Hydra reads `[a]` as a list and `{a: 1}` as a mapping: where one path is wanted, those ended in a TypeError."""
+    run = f"hydra.run.dir={tmp_path}/run"  # evaluate's run dir: none is left behind
+    cases = [
+        (["digit_lit.predict", f"model_path={tiny_onnx}", "inputs=[[a.png]]"], "inputs[0]=['a.png'] must be the path"),
+        (["digit_lit.predict", "model_path=[a]", "inputs=[a.png]"], "model_path=['a'] must be the path of one file"),
+        (["digit_lit.evaluate", "ckpt_path=[a]", run], "ckpt_path=['a'] must be the path of one file or folder"),
+        (["digit_lit.evaluate", f"ckpt_path={tiny_onnx}", "data.data_dir=[x]", run], "data.data_dir=['x'] must be"),
+        (["digit_lit.export"], "give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export"),
+        (["digit_lit.export", "ckpt_path=null"], "give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export"),
+        (["digit_lit.export", "ckpt_path=[a]"], "ckpt_path=['a'] must be the path of one file or folder"),
+    ]
+    for args, message in cases:
+        line = one_line(cli(*args))
+        assert line.startswith("error: ") and message in line, (args, line)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_number_names_a_file(tiny_onnx: Path, tmp_path: Path) -> None:
+    """`inputs=[7]` is the file 7 (Hydra reads it as a number): read, not a TypeError."""
+    (tmp_path / "7").write_bytes(b"not a picture")
+    res = subprocess.run(
+        [sys.executable, "-m", "digit_lit.predict", f"model_path={tiny_onnx}", "inputs=[7,8]"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert [r["path"] for r in lines] == ["7", "8"] and lines[1]["error"] == "no such file"
+
+
+def test_export_refuses_to_write_its_card_over_the_checkpoint(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A checkpoint named X.json: the card X.json beside X.onnx would replace it, and the model would be lost."""
+    ckpt = tmp_path / "model.json"
+    shutil.copy(tiny_ckpt, ckpt)
+    before = ckpt.read_bytes()
+    for out in ([], [f"out={tmp_path}/model.onnx"]):
+        line = one_line(cli("digit_lit.export", f"ckpt_path={ckpt}", *out))
+        assert f"the export's card {ckpt} would replace the checkpoint it is made from" in line
+    assert ckpt.read_bytes() == before and not (tmp_path / "model.onnx").exists()

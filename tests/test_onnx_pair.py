@@ -4,6 +4,7 @@ digest, and the .json card beside it must name that very file. Anything else is 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,23 @@ def another_exports_card(src: Path, dst: Path) -> None:
     dst.with_suffix(".json").write_text(json.dumps(other))
 
 
+def pipe_card(src: Path, dst: Path) -> None:
+    """A named pipe as the card: reading it would wait for a writer for ever."""
+    dst.with_suffix(".json").unlink()
+    os.mkfifo(dst.with_suffix(".json"))
+
+
+def endless_card(src: Path, dst: Path) -> None:
+    """The card a link to /dev/zero: reading it would fill memory."""
+    dst.with_suffix(".json").unlink()
+    dst.with_suffix(".json").symlink_to("/dev/zero")
+
+
+def huge_card(src: Path, dst: Path) -> None:
+    card = json.loads(dst.with_suffix(".json").read_text())
+    dst.with_suffix(".json").write_text(json.dumps({**card, "notes": "x" * 2_000_000}))
+
+
 CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "missing_threshold": (missing_threshold, "threshold=None is not a finite number"),
     "non_numeric_threshold": (text_threshold, "threshold='high' is not a finite number"),
@@ -58,6 +76,9 @@ CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "invalid_json_card": (invalid_card, "m.json beside it is not a digit_lit export card (JSONDecodeError)"),
     "not_onnx": (not_onnx, "not an ONNX model"),
     "another_exports_card": (another_exports_card, "m.json beside it describes another export (sha256 differs)"),
+    "card_a_pipe": (pipe_card, "m.json beside it is not a regular file (a pipe, device or folder)"),
+    "card_endless": (endless_card, "m.json beside it is not a regular file (a pipe, device or folder)"),
+    "card_huge": (huge_card, "m.json beside it is 2000"),
 }
 
 
@@ -71,6 +92,14 @@ def test_broken_pair_is_refused_by_predict_in_one_line(case: str, tiny_onnx: Pat
     assert res.returncode == 2 and "Traceback" not in res.stderr and res.stdout == ""
     (line,) = error_lines(res)
     assert line.startswith(f"error: {model}") and message in line, line
+
+
+def test_an_export_named_in_capitals_is_read_as_an_export(tiny_onnx: Path, tmp_path: Path) -> None:
+    """MODEL.ONNX (as some systems write names) was read as a checkpoint and refused as a damaged one."""
+    model = tmp_path / "M.ONNX"
+    shutil.copy(tiny_onnx, model)
+    shutil.copy(tiny_onnx.with_suffix(".json"), model.with_suffix(".json"))
+    assert Guard.load(model).threshold == Guard.load(tiny_onnx).threshold
 
 
 def test_untouched_pair_is_read(tiny_onnx: Path, tmp_path: Path) -> None:
