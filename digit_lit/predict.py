@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,7 @@ import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (se
 from digit_lit.config import model_of, no_added_settings, one_path
 from digit_lit.detect import check_expected_length, read_code
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
+from digit_lit.files import OutputError
 from digit_lit.guard import Guard
 from digit_lit.preprocess import MAX_PIXELS, PreprocessError
 
@@ -115,7 +117,17 @@ def predict(model: str, inputs: Sequence[str], mode: str = "digit", expected_len
     for path in paths:
         result = read_file(guard, path, mode, expected_length)
         failed += "error" in result
-        print(json.dumps(result, allow_nan=False), flush=True)
+        try:
+            print(json.dumps(result, allow_nan=False), flush=True)
+        except BrokenPipeError:
+            # the reader has gone (`predict ... | head -1`): stop as a tool in a pipe does, silently, with SIGPIPE's
+            # status; stdout to devnull, or the interpreter's own flush at exit fails again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + signal.SIGPIPE
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the results to standard output ({exc.strerror}); send them to a file with free space"
+            ) from None
     return 1 if failed else 0
 
 

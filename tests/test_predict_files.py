@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -18,6 +21,7 @@ from digit_lit.preprocess import MAX_PIXELS, MULTI_FRAME
 from digit_lit.serve_api import Failure, read_request
 from digit_lit.uploads import Limits, RequestError, Upload, parse
 from tests.helpers.cli import cli
+from tests.helpers.paths import ROOT
 from tests.helpers.pictures import fake_digit, fake_digit_png
 
 
@@ -103,3 +107,41 @@ def test_a_decompression_bomb_is_refused_as_too_large(tiny_ckpt: Path, tmp_path:
     with pytest.raises(RequestError) as err:
         parse(Upload("image/png", bomb), Limits(10**9, 10**9))
     assert err.value.status == 413 and str(err.value) == message
+
+
+def predict_process(model: Path, folder: Path, stdout: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "digit_lit.predict", f"model_path={model}", f"inputs=[{folder}]"],
+        cwd=ROOT,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_results_that_cannot_be_written_are_one_line(tiny_onnx: Path, tmp_path: Path) -> None:
+    """stdout on a full disk (/dev/full) ended in an OSError traceback: the results are lost, so say so, exit 2."""
+    for i in range(3):
+        fake_digit_png(tmp_path / f"{i}.png", i)
+    with open("/dev/full", "w") as full:
+        proc = predict_process(tiny_onnx, tmp_path, full)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in err, err[-2000:]
+    assert err.strip() == (
+        "error: cannot write the results to standard output (No space left on device); send them to a file with "
+        "free space"
+    )
+
+
+def test_a_reader_that_stops_early_stops_predict_quietly(tiny_onnx: Path, tmp_path: Path) -> None:
+    """`predict ... | head -1`: the reader closes the pipe after one line; predict stops as tools in a pipe do
+    (SIGPIPE's status, 141), where it ended in a BrokenPipeError traceback."""
+    for i in range(40):
+        fake_digit_png(tmp_path / f"{i:02d}.png", i % 10)
+    proc = predict_process(tiny_onnx, tmp_path, subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = json.loads(proc.stdout.readline())
+    proc.stdout.close()  # before the 40 pictures are read: the next line meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == "", err[-2000:]
+    assert first["path"].endswith("00.png")
