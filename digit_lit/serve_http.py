@@ -20,6 +20,7 @@ from litserve.callbacks import EventTypes
 from litserve.server import RegularRequestHandler
 from litserve.utils import WorkerSetupStatus
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from digit_lit.guard import GuardError
 from digit_lit.in_flight import InFlightLimit
@@ -46,10 +47,13 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     except RequestError as exc:
         raise FastAPIHTTPException(exc.status, str(exc)) from None
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise too_large
+    except ClientDisconnect:  # gone mid-upload: no one to answer, and no traceback in the log for each one that goes
+        raise FastAPIHTTPException(400, "the client closed the connection before the whole body arrived") from None
     return Upload(request.headers.get("content-type", ""), bytes(body), query)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -279,6 +280,21 @@ def test_bad_requests_get_one_line_errors_and_the_server_keeps_serving(server: S
     for method, path, status in (("GET", "/predict", 405), ("GET", "/nowhere", 404)):
         response = httpx.request(method, f"{server.url}{path}")
         assert response.status_code == status and set(response.json()) == {"error"}
+
+
+def test_a_client_gone_mid_upload_leaves_no_traceback(server: Server) -> None:
+    """A body cut off (the client closes the connection after 8 of 1,000 bytes): Starlette's ClientDisconnect went
+    through LitServe's handler as an unhandled exception, a traceback in the log for every aborted upload."""
+    host, port = server.url.removeprefix("http://").split(":")
+    logged = len(server.log.read_bytes())
+    for _ in range(3):
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            head = f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n"
+            conn.sendall(head.encode() + b"\x89PNG\r\n\x1a\n")
+    good = {"content": encode(drawn(STROKES["1"], SEND_SIDE)), "headers": {"Content-Type": "image/png"}}
+    assert post(server, **good).status_code == 200  # still serving, and whatever the server logs is written by now
+    since = server.log.read_bytes()[logged:]
+    assert b"Traceback" not in since and b"Unhandled exception" not in since and b"ClientDisconnect" not in since
 
 
 def test_a_phone_photo_is_read_the_way_up_it_is_shown(server: Server, guard: Guard) -> None:
