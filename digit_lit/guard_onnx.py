@@ -98,7 +98,7 @@ def load_onnx(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], Rule]:
         raise _refuse(path, f"unexpected inputs {inputs} / outputs {outputs}")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1  # a few small images per call: threads cost more than they give
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: a load that fails is our one line, not also its own coloured block
     try:
         session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
