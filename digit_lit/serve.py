@@ -11,6 +11,7 @@ before any process starts, so an invalid model is one line and exit 2, and no se
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -32,11 +33,12 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def _number(cfg: DictConfig, key: str, integer: bool = True, low: float = 0, high: float = float("inf")) -> Any:
-    """cfg[key], which must be a number (an integer when `integer`) with low < value <= high."""
+    """cfg[key], which must be a finite number (an integer when `integer`) with low < value <= high: an infinite
+    timeout would let a request wait for ever."""
     value = cfg.get(key)
     kinds = int if integer else int | float
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low < value <= high:
-        kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (low < value <= high and math.isfinite(value)):
+        kind = "an integer" if integer else "a finite number"
         bound = f"over {low:g}" + (f" and at most {high:g}" if high < float("inf") else "")
         raise ConfigError(f"{key}={value!r} must be {kind} {bound}")
     return value

@@ -409,9 +409,11 @@ def test_an_invalid_model_starts_nothing(tmp_path: Path) -> None:
         ("port=80", "port=80 must be an integer over 1023 and at most 65535"),
         ("host=example.org", "host=example.org must be 127.0.0.1 (this machine only), 0.0.0.0 or ::"),
         ("workers_per_device=0", "workers_per_device=0 must be an integer over 0"),
-        ("batch_timeout=20", "batch_timeout=20 must be a number over 0 and at most 10"),
+        ("batch_timeout=20", "batch_timeout=20 must be a finite number over 0 and at most 10"),
+        ("timeout=inf", "timeout=inf must be a finite number over 0"),
+        ("keep_alive=inf", "keep_alive=inf must be a finite number over 0"),
         ("max_batch_size=8", "max_batch_size=8 needs batch_timeout > 0"),
-        ("max_megapixels=100", "max_megapixels=100 must be a number over 0 and at most 40"),
+        ("max_megapixels=100", "max_megapixels=100 must be a finite number over 0 and at most 40"),
         ("log_level=loud", "log_level=loud must be one of critical, error, warning, info, debug, trace"),
     ],
 )
