@@ -45,7 +45,8 @@ def expand(inputs: Sequence[str]) -> Iterator[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            # every entry named as a picture but a folder: a broken link or a pipe gets its own error line, not silence
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
         else:
             yield path
 

@@ -145,3 +145,16 @@ def test_a_reader_that_stops_early_stops_predict_quietly(tiny_onnx: Path, tmp_pa
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141 and err == "", err[-2000:]
     assert first["path"].endswith("00.png")
+
+
+def test_a_picture_in_a_folder_that_cannot_be_read_is_its_own_line(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A broken link or a pipe named as a picture in a folder was skipped in silence (exit 0), as if not there."""
+    fake_digit_png(tmp_path / "a.png", 3)
+    (tmp_path / "b.png").symlink_to(tmp_path / "gone.png")
+    os.mkfifo(tmp_path / "c.png")
+    (tmp_path / "d.png").mkdir()  # a folder named as a picture: looked into, not read
+    res = cli("digit_lit.predict", f"ckpt_path={tiny_ckpt}", f"inputs=[{tmp_path}]")
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.returncode == 1 and [Path(r["path"]).name for r in lines] == ["a.png", "b.png", "c.png"]
+    assert "error" not in lines[0] and lines[1]["error"] == "no such file"
+    assert "not a regular file" in lines[2]["error"]
