@@ -60,8 +60,8 @@ def test_fifo_does_not_block_the_batch(tiny_ckpt: Path, tmp_path: Path) -> None:
     assert by_name["a_pipe.png"]["error"].startswith("not a regular file")
     assert "error" not in by_name["b_good.png"]
     assert by_name["c_spider.png"]["error"].startswith("not an image in a supported format")
-    # the folder walk skips the pipe (regular files only); the pipe given by name gets its own line
-    assert [Path(r["path"]).name for r in lines] == ["a_pipe.png", "b_good.png", "c_spider.png"]
+    # the pipe given by name, then the folder's entries named as pictures, the pipe again among them: each its line
+    assert [Path(r["path"]).name for r in lines] == ["a_pipe.png", "a_pipe.png", "b_good.png", "c_spider.png"]
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP", "TIFF"])
