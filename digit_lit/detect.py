@@ -59,6 +59,10 @@ LINE_THICKNESS = 0.3  # ... and at most this thick is an underline or a strike-t
 MIN_DIGIT_PX = 8  # a digit is at least this many working px tall (preprocess's smallest picture): less is a speck
 FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 touching digits are ~4x)
 BAND = 0.25  # the line's digits lie within this of its digits' median top and bottom (above or below: not the code)
+SHARE_ROWS = 0.5  # neighbouring digits of one line share at least this much of the shorter one's rows (those of a line
+# written uphill do; a digit written under the gap between two others, or a second line close under the first, not)
+STICK_OUT = 0.35  # ... and none reaches further than this above the line's top or below its bottom (a digit written
+# under or over another, touching it, makes one mark that does; of 960 rendered validation codes, one: a tall 1)
 SMALL = 0.3  # a mark under this in both height and width is a speck, or a dot that belongs to the digit it lies over
 MIN_DIGIT_HEIGHT = 0.6  # a digit is at least this tall (a 5's detached bar alone is not a digit)
 MAX_STROKE = 0.3  # a digit's strokes are at most this wide (a marker's); a faint patch with wider "strokes" is shade
@@ -298,6 +302,38 @@ def lines(marks: list[Mark], height: float) -> int:
     return count
 
 
+OFF_LINE = "a digit above or below the line of the code: write the code alone on one line, or crop it to the line"
+
+
+def off_line(marks: list[Mark], height: float) -> bool:
+    """Whether two neighbouring digit-tall marks (left to right by their centres) share less than SHARE_ROWS of the
+    shorter one's rows, or one reaches more than STICK_OUT above the line's top or below its bottom there: a digit
+    written under or over the line (in a gap, or under a digit and touching it: the reading joined it to its
+    neighbour or read the two as one, "7046" with a 1 under it accepted as 7046, "9592" with a 3 under its 9 as 3592),
+    or a second line so close that its rows overlap the first's (which `lines` counts as one: "4821" over "3597"
+    accepted as 43859217). The line's top and bottom may run askew (a photo turned a little): each is a straight
+    line of the marks' tops or bottoms, of one slope, the median of the slopes between every two marks' tops and
+    every two marks' bottoms (Theil-Sen), which a digit stuck under one moves only at its bottom."""
+    tall = sorted((m for m in marks if m.height >= MIN_DIGIT_HEIGHT * height), key=lambda m: 2 * m.x + m.width)
+    if any(
+        min(a.y + a.height, b.y + b.height) - max(a.y, b.y) < SHARE_ROWS * min(a.height, b.height)
+        for a, b in itertools.pairwise(tall)
+    ):
+        return True
+    x = np.array([m.x + m.width / 2 for m in tall])
+    tops, bottoms = np.array([m.y for m in tall], float), np.array([m.y + m.height for m in tall], float)
+    slope = 0.0
+    if len(tall) >= 3:  # two marks set a slope of their own, a digit stuck under one of them too
+        i, j = np.triu_indices(len(tall), 1)
+        apart = x[j] - x[i] > 0
+        slope = float(np.median(np.concatenate([(y[j] - y[i])[apart] / (x[j] - x[i])[apart] for y in (tops, bottoms)])))
+    for y, sign in ((tops, -1), (bottoms, 1)):  # above the top, below the bottom
+        course = y - slope * x
+        if (sign * (course - np.median(course)) > STICK_OUT * height).any():
+            return True
+    return False
+
+
 def seams(mask: np.ndarray, lean: float) -> tuple[np.ndarray, np.ndarray]:
     """For every bottom column x: the cheapest path from the top row down to it, one row at a time, stepping at most
     one column (seam carving). Each ink pixel crossed costs 1 and each step off the writing's slant SEAM_BEND, so a
@@ -397,6 +433,8 @@ def atoms_of(mask: np.ndarray) -> tuple[list[Mark], list[tuple[float, float]], f
         raise PreprocessError(BOXED)
     if lines(marks, height) > 1:  # read as one, each digit of a line would be framed with the one under it
         raise PreprocessError("digits on more than one line: write the code on one line, or crop it to one line")
+    if off_line(marks, height):  # read as one line, a digit under it is joined to its neighbour or read in its place
+        raise PreprocessError(OFF_LINE)
     height = line_height(marks)
     lean = slant(marks, height)
     atoms = [a for n, m in enumerate(marks) for a in cut(m, height, lean, n)]

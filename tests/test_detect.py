@@ -259,6 +259,36 @@ def test_a_line_written_downhill_is_one_line(guard: Guard) -> None:
     assert_found(read_code(guard, img), "1704", boxes)
 
 
+@pytest.mark.parametrize(
+    ("digits", "lefts", "tops"),
+    [
+        # "17" over "04", the lines' rows overlapping by a twentieth: `lines` counted one line, read as "1074"
+        ((1, 7, 0, 4), [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.95, 0.95]),
+        # a 1 written under the gap between the 7 and the 0 of "1704", apart from them: joined to a neighbour
+        ((1, 7, 0, 4, 1), [0.0, 1.0, 2.0, 3.0, 1.6], [0.0, 0.0, 0.0, 0.0, 0.6]),
+        # a 0 written under the 0 of "1704", touching it: one mark, read as one digit
+        ((1, 7, 0, 4, 0), [0.0, 1.0, 2.0, 3.0, 2.0], [0.0, 0.0, 0.0, 0.0, 0.9]),
+        # ... and over the 7, a third of a digit higher, crossing it
+        ((1, 7, 0, 4, 3), [0.0, 1.0, 2.0, 3.0, 1.05], [0.0, 0.0, 0.0, 0.0, -0.4]),
+    ],
+    ids=["two lines close", "a digit under a gap", "a digit under a digit", "a digit over a digit"],
+)
+def test_a_digit_off_the_line_is_refused(
+    guard: Guard, digits: tuple[int, ...], lefts: list[float], tops: list[float]
+) -> None:
+    img, _ = draw([GLYPHS[d] for d in digits], lefts, tops=tops)
+    with pytest.raises(PreprocessError, match="a digit above or below the line of the code: write the code alone"):
+        read_code(guard, img, expected_length=4)
+
+
+def test_a_long_code_written_askew_is_one_line(guard: Guard) -> None:
+    """Six digits on a line that drops a sixth of a digit's height each digit (a photo turned ten degrees): the ends
+    lie far from the middle's rows (0.4 of a digit, past STICK_OUT), but on the line's course."""
+    code = "170417"
+    img, boxes = draw([GLYPHS[int(d)] for d in code], [k * 1.0 for k in range(6)], tops=[k / 6 for k in range(6)])
+    assert_found(read_code(guard, img), code, boxes)
+
+
 def test_smaller_writing_under_the_code_is_refused(guard: Guard) -> None:
     """A second, smaller line (a note, another number) is not dropped in silence as specks are."""
     code, _ = code_picture("1704")
