@@ -56,6 +56,7 @@ MAX_CODE_LENGTH = 64  # expected_length above this is a typo, not a code
 MAX_MARKS = 60  # more marks than this is not one line of a code (a page of text, noise): refused, not searched
 LINE_LENGTH = 1.8  # a horizontal stroke at least this long ...
 LINE_THICKNESS = 0.3  # ... and at most this thick is an underline or a strike-through, not part of a digit
+CORNER_GAP = 0.3  # a box's side that stops this short of a removed line above and one below still meets them
 MIN_DIGIT_PX = 8  # a digit is at least this many working px tall (preprocess's smallest picture): less is a speck
 FLAT = 6.0  # a mark this many times wider than tall is a line, not digits (5 touching digits are ~4x)
 BAND = 0.25  # the line's digits lie within this of its digits' median top and bottom (above or below: not the code)
@@ -177,7 +178,9 @@ def framed(mask: np.ndarray, stripped: np.ndarray, height: float) -> bool:
         return False
     runs = long_runs(np.ascontiguousarray(stripped.T), max(3, round(MIN_DIGIT_HEIGHT * height))).T
     labels, _ = ndimage.label(runs)
-    near = 2  # px: where a side meets a line, the line's pixels were taken out with it
+    # where a side meets a line, the line's pixels were taken out with it; and a box drawn by hand leaves gaps at its
+    # corners (sides that stop short of the lines by 4-12 px read as sure 1s: "4821" accepted as 148211)
+    near = max(2, round(CORNER_GAP * height))
     for rows, cols in ndimage.find_objects(labels):
         if cols.stop - cols.start > LINE_THICKNESS * height + 2:
             continue  # not thin: a filled blob

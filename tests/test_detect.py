@@ -309,6 +309,12 @@ def framed_code(kind: str) -> Image.Image:
     top, bottom = min(b[1] for b in boxes) - 12, max(b[3] for b in boxes) + 12
     if kind in ("box", "comb"):
         draw.rectangle([boxes[0][0] - 12, top, boxes[-1][2] + 12, bottom], outline=(0, 0, 0), width=3)
+    if kind == "box drawn by hand":  # its sides stop short of its top and bottom, by a fifth of a digit's height
+        left, right, gap = boxes[0][0] - 12, boxes[-1][2] + 12, 16
+        for y in (top, bottom):
+            draw.line([(left + gap, y), (right - gap, y)], fill=(0, 0, 0), width=3)
+        for x in (left, right):
+            draw.line([(x, top + gap), (x, bottom - gap)], fill=(0, 0, 0), width=3)
     if kind == "comb":
         for a, b in itertools.pairwise(boxes):
             draw.line([((a[2] + b[0]) // 2, top), ((a[2] + b[0]) // 2, bottom)], fill=(0, 0, 0), width=3)
@@ -318,9 +324,10 @@ def framed_code(kind: str) -> Image.Image:
     return img
 
 
-@pytest.mark.parametrize("kind", ["box", "comb", "cells", "circles"])
+@pytest.mark.parametrize("kind", ["box", "comb", "cells", "circles", "box drawn by hand"])
 def test_a_code_in_printed_boxes_is_refused(guard: Guard, kind: str) -> None:
-    """A box's sides read as sure 1s ("1704" accepted as "117041"), a cell or a circle as a 0: refused, in one line."""
+    """A box's sides read as sure 1s ("1704" accepted as "117041"), a cell or a circle as a 0: refused, in one line.
+    Also a box drawn by hand, whose sides stop short of its top and bottom (they met them within 2 px)."""
     with pytest.raises(PreprocessError, match="boxes or a frame around the digits: write the code on plain paper"):
         read_code(guard, framed_code(kind))
 
