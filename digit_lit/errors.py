@@ -89,6 +89,10 @@ def command_line(app: Callable[..., T]) -> Callable[..., T]:
             return app(*args, **kwargs)
         except (ConfigCompositionException, OverrideParseException) as exc:
             fail(ConfigError(composition_error(exc)))
+        except ValueError as exc:  # Hydra's override parser turns digits into an int, which refuses 4,300 or more
+            if "integer string conversion" not in str(exc):
+                raise
+            fail(ConfigError("an override holds a number of thousands of digits; no setting takes one"))
         finally:
             os.environ.pop("HYDRA_FULL_ERROR", None)
 

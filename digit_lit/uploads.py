@@ -157,10 +157,13 @@ def _mode(value: object) -> str:
 
 def _length(value: object) -> int:
     """expected_length from a form field or the query string (decimal digits) or JSON (a whole number)."""
-    count = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+    # a string of thousands of digits is no count (and past 4,300 `int` refuses it with a ValueError: a 500)
+    decimal = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6
+    count = int(value) if decimal else value
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXPECTED_LENGTH:
         rule = f"a whole number of digits from 1 to {MAX_EXPECTED_LENGTH}"
-        raise RequestError(400, f"expected_length={value!r} must be {rule} (or left out: no check of the count)")
+        shown = repr(value) if len(repr(value)) <= 24 else repr(value)[:20] + "..."
+        raise RequestError(400, f"expected_length={shown} must be {rule} (or left out: no check of the count)")
     return count
 
 

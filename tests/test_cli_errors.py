@@ -128,3 +128,10 @@ def test_export_refuses_to_write_its_card_over_the_checkpoint(tiny_ckpt: Path, t
         line = one_line(cli("digit_lit.export", f"ckpt_path={ckpt}", *out))
         assert f"the export's card {ckpt} would replace the checkpoint it is made from" in line
     assert ckpt.read_bytes() == before and not (tmp_path / "model.onnx").exists()
+
+
+def test_an_override_of_thousands_of_digits_is_one_line(tiny_onnx: Path) -> None:
+    """Hydra's override parser turns the digits into an int, and past 4,300 digits Python refuses: a traceback."""
+    huge = "expected_length=" + "1" * 5000
+    line = one_line(cli("digit_lit.predict", f"model_path={tiny_onnx}", "inputs=[a.png]", huge))
+    assert line == "error: an override holds a number of thousands of digits; no setting takes one"

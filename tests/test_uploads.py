@@ -86,6 +86,8 @@ def test_code_mode_and_its_expected_length_in_each_kind_of_request() -> None:
         (Upload("image/png", b"x", {"mode": "code", "expected_length": "four"}), "expected_length='four'"),
         (Upload("image/png", b"x", {"mode": "code", "expected_length": ""}), "expected_length=''"),
         (Upload("image/png", b"x", {"mode": "code", "expected_length": "4.0"}), "expected_length='4.0'"),
+        # 5,000 digits: `int` refuses past 4,300 with a ValueError, which was a 500; echoed cut short
+        (Upload("image/png", b"x", {"mode": "code", "expected_length": "1" * 5000}), "='1111111111111111111... must"),
         (Upload("application/json", b'{"image": "aGk=", "mode": "code", "expected_length": 4.5}'), "=4.5 must"),
         (Upload("application/json", b'{"image": "aGk=", "mode": "code", "expected_length": true}'), "=True must"),
         (Upload("image/png", b"x", {"expected_length": "4"}), "expected_length applies to mode=code only"),
