@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 
 COARSE_SIDE = 48  # the paper is estimated on a copy this small (longest side): light changes slowly, and it is fast
 PAPER_BLUR = 1.5  # ... smoothed by this many of its pixels first (noise would raise the closing's maxima)
@@ -142,7 +142,10 @@ def sheet(grey: np.ndarray) -> np.ndarray | None:
         return None
     if float(np.median(small[page & light])) - float(np.median(small[desk])) < SHEET_STEP:
         return None
-    hull = ConvexHull(np.argwhere(page))  # (a 2-D hull's volume is its area)
+    try:
+        hull = ConvexHull(np.argwhere(page))  # (a 2-D hull's volume is its area)
+    except QhullError:  # the light region a line of pixels (a picture a few px tall): no sheet has no area
+        return None
     if page.sum() < SHEET_SOLID * hull.volume or _polygon_share(hull.points[hull.vertices]) < SHEET_STRAIGHT:
         return None
     # the sheet is its hull: ink that runs to the sheet's edge joins the desk in `page`, and must not be covered

@@ -596,6 +596,17 @@ def test_only_specks_and_lines_is_no_code(guard: Guard) -> None:
         read_code(guard, img)
 
 
+@pytest.mark.parametrize("size", [(640, 8), (1000, 24), (2000, 32), (300, 9)])
+def test_a_strip_a_few_px_tall_is_no_code_and_no_crash(guard: Guard, size: tuple[int, int]) -> None:
+    """Half dark, half light: the light half is a line of pixels once shrunk, whose hull has no area (scipy's
+    QhullError escaped from the sheet finder: predict showed qhull's own message)."""
+    w, h = size
+    strip = np.full((h, w), 255, np.uint8)
+    strip[h // 2 :, : w // 2] = 0
+    with pytest.raises(PreprocessError):
+        read_code(guard, Image.fromarray(strip))
+
+
 def test_bad_files_in_code_mode_get_an_error(guard: Guard, tmp_path: Path) -> None:
     code_picture("1704")[0].save(tmp_path / "good.png")
     (tmp_path / "text.png").write_text("not an image")
