@@ -349,3 +349,65 @@ def test_code_mode_on_a_phone(browser: Any, server: Server, guard: Guard, tmp_pa
         options = {"mode": "code", "expected_length": "3"}
         sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart", options)
         expect_code_verdict(page, read_code_sent(guard, sent, expected_length=3))
+
+
+# The page's own fetch, wrapped once more: the next answer arrives this many ms late (a slow reading, a slow network)
+DELAY_NEXT = """
+(ms) => {
+  const inner = window.fetch;
+  let delayed = false;
+  window.fetch = async (url, init) => {
+    if (delayed) return inner(url, init);
+    delayed = true;
+    const response = await inner(url, init);
+    await new Promise((done) => setTimeout(done, ms));
+    return response;
+  };
+}
+"""
+
+
+def test_a_late_answer_never_shows_over_a_newer_question(page: Any, guard: Guard) -> None:
+    """A 7 is asked, its answer is slow; meanwhile the pad is drawn on and asked again: the newer verdict stays when
+    the 7's arrives (it overwrote it: ACCEPTED 7 over what the pad no longer held)."""
+    page.evaluate(DELAY_NEXT, 2500)
+    stroke(page, [(70, 50), (210, 50)])
+    stroke(page, [(210, 50), (120, 240)])
+    page.click("#read")  # the 7: answered 2.5 s late
+    stroke(page, SCRIBBLE, steps=6)  # drawing again drops the question before
+    newer = read_sent(guard, submit(page, lambda: page.locator("#pad").press("Enter")))  # (the button waits)
+    expect_verdict(page, newer)
+    page.wait_for_timeout(3000)  # the 7's answer has come and gone
+    expect_verdict(page, newer)
+    assert page.evaluate("window.sent.length") == 2
+
+
+def test_a_verdict_never_outlives_what_it_was_for(page: Any, guard: Guard) -> None:
+    """After a verdict: a request that fails (the server unreachable) and a cleared pad each hide it (the failure
+    left ACCEPTED on screen under "The server cannot be reached")."""
+    expect = playwright_api().expect
+    stroke(page, [(140, 40), (140, 240)])
+    expect_verdict(page, read_sent(guard, submit(page, lambda: page.click("#read"))))
+    page.route("**/predict", lambda route: route.abort())
+    page.click("#read")
+    expect(page.locator("#status")).to_contain_text("The server cannot be reached")
+    expect(page.locator("#result")).to_be_hidden()
+    page.unroute("**/predict")
+    expect_verdict(page, read_sent(guard, submit(page, lambda: page.click("#read"))))
+    page.click("#clear")
+    expect(page.locator("#result")).to_be_hidden()
+
+
+def test_an_expected_length_that_is_no_number_is_not_dropped(page: Any) -> None:
+    """Typed "4e", a number field's value is empty: the code was sent without the check asked for, and could be
+    accepted with any count of digits. The page says so and sends nothing."""
+    expect = playwright_api().expect
+    page.get_by_role("radio", name="A code").check()
+    draw_code(page)
+    page.get_by_label("Expected length").press_sequentially("4e")
+    page.get_by_role("button", name="Read code").click()
+    expect(page.locator("#status")).to_have_text(
+        "The expected length is not a number: give the count of digits, e.g. 4, or leave it empty."
+    )
+    expect(page.locator("#result")).to_be_hidden()
+    assert page.evaluate("window.sent.length") == 0

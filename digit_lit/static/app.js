@@ -23,6 +23,17 @@ const WORDS = {
 let mode = "digit";
 let drawn = false;
 let last = null;
+// The number of the latest question asked. A verdict shows only for it: an answer to an earlier one (a slow reading
+// overtaken by a newer, or asked before the pad was cleared, drawn on or switched to the other mode) is dropped, so
+// the page never shows ACCEPTED for what is no longer on it.
+let asked = 0;
+
+// the verdict on screen, if any, no longer belongs to what the page holds; answers still on their way are dropped
+function forget() {
+  asked += 1;
+  $("result").hidden = true;
+  $("read").disabled = false;
+}
 
 function clearPad() {
   ctx.fillStyle = "#fff";
@@ -48,6 +59,7 @@ function line(from, to) {
 
 pad.addEventListener("pointerdown", (event) => {
   if (event.button !== 0) return;
+  forget(); // the drawing changes: a verdict shown, or on its way, is for the one before
   pad.setPointerCapture(event.pointerId);
   last = point(event);
   line(last, last); // a tap leaves a dot
@@ -86,7 +98,7 @@ function setMode(next) {
     `Drawing area: ${WORDS[mode].pad} with a mouse, pen or finger. Enter reads it, Escape clears it.`);
   $("read").textContent = WORDS[mode].read;
   $("length-row").hidden = mode !== "code";
-  $("result").hidden = true;
+  forget();
 }
 
 function showDecision(accepted) {
@@ -158,28 +170,39 @@ function show(answer) {
 }
 
 async function ask(body, headers = {}, query = "") {
+  forget(); // the verdict shown was for the question before
+  const mine = asked;
   say("Reading…");
   $("read").disabled = true;
   try {
     const response = await fetch(`/predict${query}`, { method: "POST", body, headers });
     const answer = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
+    if (mine !== asked) return; // overtaken: a newer question, a cleared pad, the other mode
     if (!response.ok) {
-      $("result").hidden = true;
       say(`Cannot read it: ${answer.error || response.status}`, "error");
       return;
     }
     show(answer);
   } catch (err) {
-    say(`The server cannot be reached (${err.message}); try again.`, "error");
+    if (mine === asked) say(`The server cannot be reached (${err.message}); try again.`, "error");
   } finally {
-    $("read").disabled = false;
+    if (mine === asked) $("read").disabled = false;
   }
 }
 
-// the options of code mode; the server checks them (a bad expected length gets its one-line error)
+// the options of code mode, or null when the expected length is no number (the server checks the rest: a bad
+// expected length gets its one-line error). A number field whose text is no number ("4e") has an empty value:
+// sent so, the code would be read without the check the person asked for.
 function options() {
   if (mode !== "code") return {};
-  const length = $("length").value.trim();
+  const field = $("length");
+  if (field.validity.badInput) {
+    forget();
+    say("The expected length is not a number: give the count of digits, e.g. 4, or leave it empty.", "error");
+    field.focus();
+    return null;
+  }
+  const length = field.value.trim();
   return length ? { mode, expected_length: length } : { mode };
 }
 
@@ -189,26 +212,35 @@ function readPad() {
     pad.focus();
     return;
   }
+  const asking = options();
+  if (asking === null) return;
   const small = document.createElement("canvas");
   small.width = mode === "code" ? CODE_SEND_WIDTH : SEND_SIDE;
   small.height = Math.round(small.width * pad.height / pad.width);
   const sctx = small.getContext("2d");
   sctx.imageSmoothingQuality = "high";
   sctx.drawImage(pad, 0, 0, small.width, small.height);
-  const query = new URLSearchParams(options()).toString();
+  const query = new URLSearchParams(asking).toString();
   small.toBlob((png) => ask(png, { "Content-Type": "image/png" }, query && `?${query}`), "image/png");
 }
 
 function readFile(file) {
   if (!file) return;
+  const asking = options();
+  if (asking === null) return;
   const form = new FormData();
   form.append("file", file, file.name);
-  for (const [name, value] of Object.entries(options())) form.append(name, value);
+  for (const [name, value] of Object.entries(asking)) form.append(name, value);
   ask(form);
 }
 
 $("read").addEventListener("click", readPad);
-$("clear").addEventListener("click", () => { clearPad(); say(`Cleared: draw a ${WORDS[mode].noun}.`); pad.focus(); });
+$("clear").addEventListener("click", () => {
+  clearPad();
+  forget();
+  say(`Cleared: draw a ${WORDS[mode].noun}.`);
+  pad.focus();
+});
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => {
     setMode(radio.value);
