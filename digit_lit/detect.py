@@ -329,7 +329,7 @@ def off_line(marks: list[Mark], height: float) -> bool:
     if len(tall) >= 3:  # two marks set a slope of their own, a digit stuck under one of them too
         i, j = np.triu_indices(len(tall), 1)
         apart = x[j] - x[i] > 0
-        if apart.any():  # (marks all centred on one column share no rows: refused above)
+        if apart.any():  # marks all centred on one column give no slope to read
             slopes = [(y[j] - y[i])[apart] / (x[j] - x[i])[apart] for y in (tops, bottoms)]
             slope = float(np.median(np.concatenate(slopes)))
     for y, sign in ((tops, -1), (bottoms, 1)):  # above the top, below the bottom
