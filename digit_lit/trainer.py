@@ -18,6 +18,7 @@ from digit_lit.config import instantiate
 from digit_lit.errors import ConfigError, Stopped
 from digit_lit.lightning_quirks import skip_nvml_cuda_probe
 from digit_lit.rng_state import RandomState
+from digit_lit.run_settings import RunSettings
 
 
 def resume_path(cfg: DictConfig) -> str | None:
@@ -40,8 +41,9 @@ def make_trainer(cfg: DictConfig) -> L.Trainer:
     skip_nvml_cuda_probe()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
-    # every run: the RNG states in each checkpoint (an exact resume), and checkpoints written atomically
-    callbacks.append(RandomState())
+    # every run: the RNG states in each checkpoint (an exact resume), the settings it learns by (a resume with others
+    # is refused), and checkpoints written atomically
+    callbacks += [RandomState(), RunSettings(cfg)]
     try:
         return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
     except ConfigError:

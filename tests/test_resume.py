@@ -57,3 +57,24 @@ def test_resume_replaces_the_rows_of_steps_it_does_again(tmp_path: Path) -> None
         ("19", "0.9", ""),
         ("20", "0.7", "0.5"),
     ]
+
+
+def test_resuming_with_other_settings_is_refused_in_one_line(
+    tiny_mnist: Path, train_cfg: Callable[..., DictConfig]
+) -> None:
+    """The rest of the run on another split (its validation digits trained on: the threshold would be calibrated on
+    pictures the net has learnt), or with the schedule dropped: it went on in silence. The same settings resume."""
+    finished = train_cfg(*TINY, "logger=none", "model.scheduler=null", "trainer.max_epochs=1", data_dir=tiny_mnist)
+    train(finished)
+    run = [f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={finished.paths.output_dir}", "logger=none", *TINY]
+    for change, message in (
+        (["model.scheduler=null", "data.split_seed=999"], "trained with data.split_seed=12345 and this run sets 999"),
+        ([], "it was trained with model.scheduler=None and this run sets {'_target_'"),  # the preset's schedule back
+        (["model.scheduler=null", "seed=7"], "data.shuffle_seed=42 and this run sets 7 (and 1 more)"),  # and seed
+    ):
+        res = cli("digit_lit.train", *run, "trainer.max_epochs=2", "ckpt_path=last", *change)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+        (line,) = error_lines(res)
+        assert message in line and line.endswith("resume with the settings it started with, or start a new run"), line
+    res = cli("digit_lit.train", *run, "model.scheduler=null", "trainer.max_epochs=2", "ckpt_path=last")
+    assert res.returncode == 0, res.stderr[-2000:]
