@@ -66,9 +66,30 @@ def check_config(cfg: DictConfig) -> None:
             f"after the last validated one would be lost (checkpoints and calibration are written at validation); "
             f"use trainer.max_epochs={epochs + every - epochs % every} or trainer.check_val_every_n_epoch=1"
         )
-    seed = cfg.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ConfigError(f"seed={seed!r} must be an integer (or null for an unseeded run)")
+    for key in ("seed", "data.split_seed", "data.shuffle_seed"):
+        value = OmegaConf.select(cfg, key)
+        # numpy's and Lightning's seeds are unsigned 32-bit: others end in a ValueError deep in seed_everything
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32):
+            raise ConfigError(f"{key}={value!r} must be an integer from 0 to 4294967295 (seed: or null, unseeded)")
+    download = OmegaConf.select(cfg, "data.download")
+    if download is not None and not isinstance(download, bool):
+        raise ConfigError(f"data.download={download!r} must be true or false")
+    for key in ("trainer.accumulate_grad_batches", "trainer.log_every_n_steps"):
+        _positive(cfg, key)
+    if OmegaConf.select(cfg, "trainer.limit_val_batches") in (0, 0.0):
+        # the guard's temperature and threshold are fitted at validation: a run without any ships no decision rule
+        raise ConfigError(
+            "trainer.limit_val_batches=0 validates nothing, and the guard's rule is calibrated at validation; "
+            "give a positive count or share of the validation batches"
+        )
+    if HydraConfig.initialized():
+        run = Path(str(HydraConfig.get().runtime.output_dir)).absolute()
+        if Path(str(cfg.paths.output_dir)).absolute() != run:
+            # the run dir is claimed (locked, checked for another run's outputs) where Hydra made it
+            raise ConfigError(
+                f"paths.output_dir={cfg.paths.output_dir} is not the run dir {run}: set hydra.run.dir to choose where "
+                "the run goes"
+            )
     accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))
     if accelerator in ("gpu", "cuda") and not _cuda():
         raise ConfigError(

@@ -36,6 +36,8 @@ def linear(normalize: bool = True) -> nn.Sequential:
 def mlp(hidden: Sequence[int] = (512, 256), dropout: float = 0.2) -> nn.Sequential:
     if len(hidden) > MAX_LAYERS:
         raise ConfigError(f"model.net.hidden has {len(hidden)} layers; an MLP has at most {MAX_LAYERS}")
+    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):  # [0]: a constant net, trained
+        raise ConfigError(f"model.net.hidden={list(hidden)!r} must be positive layer widths, e.g. [512, 256]")
     layers: list[nn.Module] = [Normalize(), nn.Flatten()]
     width = PIXELS
     for h in hidden:

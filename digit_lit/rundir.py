@@ -21,14 +21,27 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from digit_lit.errors import ConfigError, DigitLitError, fail
 from digit_lit.files import OutputError
 
 LOCK = ".lock"
 RUN_MARKERS = ("metrics.json", "config.yaml", "checkpoints")  # what makes a folder hold a run
-RUN_OUTPUTS = (*RUN_MARKERS, "tensorboard", "csv", "misclassified.png")  # what overwrite=true removes
+# what overwrite=true removes: every output a train or evaluate run writes (figures, profiles, the job log too)
+RUN_OUTPUTS = (
+    *RUN_MARKERS,
+    "tensorboard",
+    "csv",
+    "misclassified.png",
+    "reliability.png",
+    "confusion_matrix.png",
+    "fit-profile.txt",
+    "test-profile.txt",
+    "train.log",
+    "evaluate.log",
+)
+RUN_KEYS = {"model", "data", "trainer"}  # a digit_lit run's config (config.yaml, or Hydra's record of it) has these
 RANK_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # lightning.fabric.utilities.rank_zero's
 _held: list[int] = []  # the lock's descriptors: open, and so locked, until the process ends
 
@@ -48,13 +61,18 @@ class ClaimRunDir(Callback):
         if _rank() != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
             return
         overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
+        run = Path(str(config.hydra.run.dir)).absolute()
         try:
             if not isinstance(overwrite, bool):
                 raise ConfigError(f"overwrite={overwrite!r} must be true or false")
             reads = Path(str(ckpt)).absolute() if ckpt not in (None, "last") else None
-            claim(Path(str(config.hydra.run.dir)).absolute(), ckpt == "last", overwrite, reads)
+            claim(run, ckpt == "last", overwrite, reads)
         except DigitLitError as err:
             fail(err)
+        except OSError as exc:
+            # Hydra only warns about a callback's error and goes on: the run would start in a dir it never claimed
+            # (a full disk, a file overwrite=true cannot remove), over another run's outputs
+            fail(OutputError(f"cannot claim the run dir {run} ({exc.strerror or exc}); choose another hydra.run.dir"))
 
 
 def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -> None:
@@ -98,8 +116,23 @@ def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -
             raise ConfigError(
                 f"overwrite=true would delete {reads}, which this run reads; choose another hydra.run.dir"
             )
+        if not _digit_lit_run(run):
+            raise ConfigError(
+                f"{run} holds {', '.join(found)} but no digit_lit run's config: overwrite=true deletes only a "
+                "digit_lit run's outputs; choose another hydra.run.dir"
+            )
         for name in RUN_OUTPUTS:
             _remove(run / name)
+
+
+def _digit_lit_run(run: Path) -> bool:
+    """Whether `run`'s config.yaml, or Hydra's record of its config (written at its start: a killed run has only
+    that), is a digit_lit run's: another project's folder with a config.yaml and checkpoints is not deleted."""
+    for config in (run / "config.yaml", run / ".hydra" / "config.yaml"):
+        with contextlib.suppress(Exception):  # unreadable or not YAML: not ours
+            if config.is_file() and RUN_KEYS <= set(OmegaConf.load(config).keys()):
+                return True
+    return False
 
 
 def tidy(created: list[Path]) -> None:

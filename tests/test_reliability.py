@@ -59,7 +59,16 @@ def test_ddp_ranks_see_different_samples(tiny_mnist: Path, tmp_path: Path) -> No
         ("data.outliers=100", "error: data.outliers=100 needs model.outlier_weight > 0"),
         ("data.outliers=-5", "error: data.outliers=-5 must be 0 (none) or a positive number of non-digit pictures"),
         ("model.optimizer.lr=-1", "error: model.optimizer is invalid: Invalid learning rate: -1"),
-        ("seed=abc", "error: seed='abc' must be an integer (or null for an unseeded run)"),
+        ("seed=abc", "error: seed='abc' must be an integer from 0 to 4294967295 (seed: or null, unseeded)"),
+        # out of numpy's and Lightning's range, or not a number: a ValueError deep in seed_everything or the split
+        ("seed=-5", "error: seed=-5 must be an integer from 0 to 4294967295"),
+        ("data.split_seed=abc", "error: data.split_seed='abc' must be an integer from 0 to 4294967295"),
+        ("data.shuffle_seed=99999999999999999999", "error: data.shuffle_seed=99999999999999999999 must be an integer"),
+        ("data.download=maybe", "error: data.download='maybe' must be true or false"),  # read as true
+        ("+trainer.accumulate_grad_batches=0", "error: trainer.accumulate_grad_batches=0 must be a positive integer"),
+        # no validation: no calibration, a checkpoint no guard loads (threshold 0)
+        ("+trainer.limit_val_batches=0", "error: trainer.limit_val_batches=0 validates nothing"),
+        ("model=mlp model.net.hidden=[0]", "error: model.net.hidden=[0] must be positive layer widths"),
         ("trainer.check_val_every_n_epoch=0", "error: trainer.check_val_every_n_epoch=0 must be a positive integer"),
         # the last epochs would be trained and thrown away; with none validated, no rule to load
         ("trainer.check_val_every_n_epoch=3", "error: trainer.max_epochs=10 is not a multiple of trainer.check_val_"),

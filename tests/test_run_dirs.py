@@ -48,9 +48,39 @@ def test_a_run_dir_holds_one_run(tiny_mnist: Path, tmp_path: Path) -> None:
 
     stale = run / "checkpoints" / "epoch_099.ckpt"
     stale.write_bytes(b"an earlier run's checkpoint")
+    figures = [run / name for name in ("reliability.png", "confusion_matrix.png", "fit-profile.txt")]
+    for figure in figures:  # outputs overwrite=true left beside the new run's
+        figure.write_bytes(b"an earlier run's output")
     replaced = cli("digit_lit.train", *args, "overwrite=true")
     assert replaced.returncode == 0, replaced.stderr[-3000:]
     assert not stale.exists() and json.loads((run / "metrics.json").read_text())["test/acc"] >= 0.0
+    assert all(not f.exists() or f.read_bytes() != b"an earlier run's output" for f in figures)
+    assert "run dir:" in (run / "train.log").read_text() and (run / "train.log").read_text().count("done;") == 1
+
+
+def test_overwrite_deletes_only_a_digit_lit_run(tmp_path: Path) -> None:
+    """Another project's folder with a config.yaml and checkpoints: refused as holding a run, and overwrite=true
+    deleted its files."""
+    other = tmp_path / "otherproj"
+    (other / "checkpoints").mkdir(parents=True)
+    (other / "config.yaml").write_text("lr: 0.1\nlayers: 3\n")
+    (other / "checkpoints" / "model_weights.pt").write_bytes(b"weights")
+    res = cli("digit_lit.train", f"hydra.run.dir={other}", "overwrite=true")
+    assert res.returncode == 2 and error_lines(res) == [
+        f"error: {other} holds config.yaml, checkpoints but no digit_lit run's config: overwrite=true deletes only a "
+        "digit_lit run's outputs; choose another hydra.run.dir"
+    ]
+    assert (other / "config.yaml").exists() and (other / "checkpoints" / "model_weights.pt").exists()
+
+
+def test_paths_output_dir_is_the_run_dir(tmp_path: Path) -> None:
+    """Outputs sent elsewhere than the claimed run dir went unlocked and unchecked, over another run's files."""
+    res = cli("digit_lit.train", f"hydra.run.dir={tmp_path}/run", f"paths.output_dir={tmp_path}/elsewhere")
+    assert res.returncode == 2 and error_lines(res) == [
+        f"error: paths.output_dir={tmp_path}/elsewhere is not the run dir {tmp_path}/run: set hydra.run.dir to "
+        "choose where the run goes"
+    ]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "elsewhere").exists()
 
 
 def test_a_live_run_locks_its_dir(tiny_mnist: Path, tmp_path: Path) -> None:
