@@ -135,3 +135,17 @@ def test_an_override_of_thousands_of_digits_is_one_line(tiny_onnx: Path) -> None
     huge = "expected_length=" + "1" * 5000
     line = one_line(cli("digit_lit.predict", f"model_path={tiny_onnx}", "inputs=[a.png]", huge))
     assert line == "error: an override holds a number of thousands of digits; no setting takes one"
+
+
+def test_overwrite_that_cannot_remove_the_old_run_stops_the_run(tmp_path: Path) -> None:
+    """An old run's checkpoints that cannot be removed (read-only here; another user's, a full disk): Hydra only
+    warned about the callback's error and the run went on over the old one, exit 0, the two runs' files mixed."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text("model: {}\ndata: {}\ntrainer: {}\n")  # a digit_lit run's config
+    (run / "checkpoints" / "epoch_000.ckpt").write_bytes(b"the old run's")
+    with read_only(run / "checkpoints"):
+        line = one_line(cli("digit_lit.train", f"hydra.run.dir={run}", "overwrite=true"))
+    assert line.startswith(f"error: cannot claim the run dir {run} (") and line.endswith("choose another hydra.run.dir")
+    assert (run / "checkpoints" / "epoch_000.ckpt").read_bytes() == b"the old run's"
+    assert not (run / "metrics.json").exists()
