@@ -82,7 +82,8 @@ def check_config(cfg: DictConfig) -> None:
             "trainer.limit_val_batches=0 validates nothing, and the guard's rule is calibrated at validation; "
             "give a positive count or share of the validation batches"
         )
-    if HydraConfig.initialized():
+    # (under hydra.main only: a config composed in Python has no run dir)
+    if HydraConfig.initialized() and not OmegaConf.is_missing(HydraConfig.get().runtime, "output_dir"):
         run = Path(str(HydraConfig.get().runtime.output_dir)).absolute()
         if Path(str(cfg.paths.output_dir)).absolute() != run:
             # the run dir is claimed (locked, checked for another run's outputs) where Hydra made it

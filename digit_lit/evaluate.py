@@ -75,7 +75,12 @@ def world_figures(
 
 # what each of evaluate's own settings is, for its one-line error
 SWITCHES = {"fashion": "Fashion-MNIST's refusal", "other_hands": "flagged 1s and crossed 7s in the world test"}
-COUNTS = {"world": "world pictures of each test digit", "nondigits": "drawn non-digits of each family"}
+# ... and the most of each: a million pictures, hours to draw, is past any use (world=100000 asked for 784 GB of views
+# and ended in a traceback)
+COUNTS = {
+    "world": ("world pictures of each test digit", 100),
+    "nondigits": ("drawn non-digits of each family", 100_000),
+}
 
 
 def check(cfg: DictConfig) -> None:
@@ -83,10 +88,10 @@ def check(cfg: DictConfig) -> None:
     for key, what in SWITCHES.items():
         if not isinstance(cfg.get(key), bool):
             raise ConfigError(f"{key}={cfg.get(key)!r} must be true or false ({what})")
-    for key, what in COUNTS.items():
+    for key, (what, most) in COUNTS.items():
         value = cfg.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{key}={value!r} must be a whole number of {what}, or 0 to skip them")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise ConfigError(f"{key}={value!r} must be a whole number of {what} up to {most}, or 0 to skip them")
     workers = cfg.get("workers", 2)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers={workers!r} must be a positive integer (processes that draw the world test)")

@@ -799,7 +799,9 @@ def cached(
     says ({name: (shape or None, dtype)}), else `make()` stored there atomically (a temporary file in the same
     folder, then os.replace: a crash never leaves half a file; files.atomic_write). A data dir that cannot take the file
     (read-only, full) leaves the views uncached, with a warning."""
-    if path.exists():
+    if path.exists() and not path.is_file():  # a pipe would block the load for ever, a device never end it
+        log.warning("cache file %s is not a regular file; rendering it again", path)
+    elif path.exists():
         try:
             stored = torch.load(path, weights_only=True)
             tensors = {k: v for k, v in stored.items() if k != "sha256"}

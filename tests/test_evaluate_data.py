@@ -93,9 +93,22 @@ def test_nothing_is_extracted_from_the_real_archives(
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("world=-1", "world=-1 must be a whole number of world pictures of each test digit, or 0 to skip them"),
-        ("world=1.5", "world=1.5 must be a whole number of world pictures of each test digit, or 0 to skip them"),
-        ("nondigits=-3", "nondigits=-3 must be a whole number of drawn non-digits of each family, or 0 to skip them"),
+        (
+            "world=-1",
+            "world=-1 must be a whole number of world pictures of each test digit up to 100, or 0 to skip them",
+        ),
+        (
+            "world=1.5",
+            "world=1.5 must be a whole number of world pictures of each test digit up to 100, or 0 to skip them",
+        ),
+        (
+            "nondigits=-3",
+            "nondigits=-3 must be a whole number of drawn non-digits of each family up to 100000, or 0 to skip them",
+        ),
+        (
+            "world=100000",
+            "world=100000 must be a whole number of world pictures of each test digit up to 100, or 0 to skip them",
+        ),
         ("fashion=maybe", "fashion='maybe' must be true or false (Fashion-MNIST's refusal)"),
         ("workers=0", "workers=0 must be a positive integer (processes that draw the world test)"),
     ],
