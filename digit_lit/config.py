@@ -82,15 +82,6 @@ def check_config(cfg: DictConfig) -> None:
             "trainer.limit_val_batches=0 validates nothing, and the guard's rule is calibrated at validation; "
             "give a positive count or share of the validation batches"
         )
-    # (under hydra.main only: a config composed in Python has no run dir)
-    if HydraConfig.initialized() and not OmegaConf.is_missing(HydraConfig.get().runtime, "output_dir"):
-        run = Path(str(HydraConfig.get().runtime.output_dir)).absolute()
-        if Path(str(cfg.paths.output_dir)).absolute() != run:
-            # the run dir is claimed (locked, checked for another run's outputs) where Hydra made it
-            raise ConfigError(
-                f"paths.output_dir={cfg.paths.output_dir} is not the run dir {run}: set hydra.run.dir to choose where "
-                "the run goes"
-            )
     accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))
     if accelerator in ("gpu", "cuda") and not _cuda():
         raise ConfigError(
@@ -139,6 +130,13 @@ def model_of(cfg: DictConfig, missing: str) -> str:
 def setting(cfg: DictConfig, key: str) -> Any:
     """cfg's value for key, None when it is unset or mandatory and not given (`???`: OmegaConf raises on reading)."""
     return None if OmegaConf.is_missing(cfg, key) else cfg.get(key)
+
+
+def path_of(cfg: DictConfig, key: str, missing: str) -> str:
+    """The one file or folder the setting `key` names; ConfigError `missing` (what to give) when it is not given."""
+    if setting(cfg, key) in (None, ""):
+        raise ConfigError(missing)
+    return one_path(key, cfg.get(key))
 
 
 def one_path(key: str, value: object) -> str:

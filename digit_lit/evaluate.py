@@ -17,7 +17,7 @@ from torchvision.datasets import FashionMNIST
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
-from digit_lit.config import no_added_settings, one_path, setting
+from digit_lit.config import no_added_settings, one_path, path_of
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
@@ -99,11 +99,10 @@ def check(cfg: DictConfig) -> None:
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     log.info(f"run dir: {cfg.paths.output_dir}")
-    if setting(cfg, "ckpt_path") in (None, ""):
-        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
+    ckpt = path_of(cfg, "ckpt_path", "give ckpt_path=RUN/checkpoints/X.ckpt (or an exported X.onnx)")
     check(cfg)
     other_hands = cfg.other_hands
-    guard = Guard.load(one_path("ckpt_path", cfg.ckpt_path))
+    guard = Guard.load(ckpt)
     data_dir, download = one_path("data.data_dir", cfg.data.data_dir), cfg.data.download
     # optional data is looked for before any work, in the one data dir every part of the run uses
     if cfg.get("fashion") and not archives_present(data_dir, FashionMNIST):

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import no_added_settings, one_path, setting
+from digit_lit.config import no_added_settings, one_path, path_of
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import atomic_write
@@ -101,10 +101,9 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     no_added_settings("export", "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule")
-    if setting(cfg, "ckpt_path") in (None, ""):
-        raise ConfigError("give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export")
+    ckpt = path_of(cfg, "ckpt_path", "give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export")
     out = cfg.get("out")
-    out = export(one_path("ckpt_path", cfg.ckpt_path), None if out in (None, "") else one_path("out", out))
+    out = export(ckpt, None if out in (None, "") else one_path("out", out))
     print(f"wrote {out} and {out.with_suffix('.json')}")
 
 

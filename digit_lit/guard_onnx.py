@@ -45,16 +45,16 @@ def _check_card(path: Path, rule: Rule) -> None:
     """The card is for people, but a card that says something else than the model is refused, not ignored."""
     card = path.with_suffix(".json")
     try:
-        mode, size = card.stat().st_mode, card.stat().st_size
+        info = card.stat()
     except FileNotFoundError:
         return
     except OSError as exc:
         raise _refuse(path, f"{card.name} beside it cannot be read ({exc.strerror})") from None
     # only a regular file of a card's size is read: a pipe named X.json blocks for ever, /dev/zero fills memory
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(info.st_mode):
         raise _refuse(path, f"{card.name} beside it is not a regular file (a pipe, device or folder)")
-    if size > MAX_CARD_BYTES:
-        raise _refuse(path, f"{card.name} beside it is {size} bytes, too large for an export card")
+    if info.st_size > MAX_CARD_BYTES:
+        raise _refuse(path, f"{card.name} beside it is {info.st_size} bytes, too large for an export card")
     try:
         meta = json.loads(card.read_text())
         named, stated = meta["sha256"], meta["rule"]

@@ -65,6 +65,15 @@ class ClaimRunDir(Callback):
         try:
             if not isinstance(overwrite, bool):
                 raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            paths = config.get("paths")
+            if paths is not None and not OmegaConf.is_interpolation(paths, "output_dir"):
+                # the outputs go to paths.output_dir: set elsewhere, they went where no run was claimed (unlocked,
+                # unchecked, over another run's files)
+                if Path(str(paths.output_dir)).absolute() != run:
+                    raise ConfigError(
+                        f"paths.output_dir={paths.output_dir} is not the run dir {run}: set hydra.run.dir to choose "
+                        "where the run goes"
+                    )
             reads = Path(str(ckpt)).absolute() if ckpt not in (None, "last") else None
             claim(run, ckpt == "last", overwrite, reads)
         except DigitLitError as err:

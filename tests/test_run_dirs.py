@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 
 from tests.helpers.cli import cli, error_lines
@@ -73,9 +74,10 @@ def test_overwrite_deletes_only_a_digit_lit_run(tmp_path: Path) -> None:
     assert (other / "config.yaml").exists() and (other / "checkpoints" / "model_weights.pt").exists()
 
 
-def test_paths_output_dir_is_the_run_dir(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["digit_lit.train", "digit_lit.evaluate"])
+def test_paths_output_dir_is_the_run_dir(command: str, tmp_path: Path) -> None:
     """Outputs sent elsewhere than the claimed run dir went unlocked and unchecked, over another run's files."""
-    res = cli("digit_lit.train", f"hydra.run.dir={tmp_path}/run", f"paths.output_dir={tmp_path}/elsewhere")
+    res = cli(command, f"hydra.run.dir={tmp_path}/run", f"paths.output_dir={tmp_path}/elsewhere", "ckpt_path=m.ckpt")
     assert res.returncode == 2 and error_lines(res) == [
         f"error: paths.output_dir={tmp_path}/elsewhere is not the run dir {tmp_path}/run: set hydra.run.dir to "
         "choose where the run goes"
