@@ -41,7 +41,8 @@ RUN_OUTPUTS = (
     "train.log",
     "evaluate.log",
 )
-RUN_KEYS = {"model", "data", "trainer"}  # a digit_lit run's config (config.yaml, or Hydra's record of it) has these
+# a digit_lit run's config (config.yaml, or Hydra's record of it), train's and evaluate's alike, has these keys
+RUN_KEYS = {"task_name", "paths", "overwrite"}
 RANK_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # lightning.fabric.utilities.rank_zero's
 _held: list[int] = []  # the lock's descriptors: open, and so locked, until the process ends
 

@@ -142,7 +142,7 @@ def test_overwrite_that_cannot_remove_the_old_run_stops_the_run(tmp_path: Path) 
     warned about the callback's error and the run went on over the old one, exit 0, the two runs' files mixed."""
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "config.yaml").write_text("model: {}\ndata: {}\ntrainer: {}\n")  # a digit_lit run's config
+    (run / "config.yaml").write_text("task_name: train\npaths: {}\noverwrite: false\n")  # a digit_lit run's
     (run / "checkpoints" / "epoch_000.ckpt").write_bytes(b"the old run's")
     with read_only(run / "checkpoints"):
         line = one_line(cli("digit_lit.train", f"hydra.run.dir={run}", "overwrite=true"))
