@@ -129,3 +129,15 @@ def test_train_and_evaluate_runs_live_apart() -> None:
     date_time = r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}"
     assert re.fullmatch(f"outputs/train/{date_time}", dirs["train"])
     assert re.fullmatch(f"outputs/eval/{date_time}", dirs["eval"])
+
+
+def test_overwrite_replaces_an_evaluate_run(tiny_mnist: Path, tiny_ckpt: Path, tmp_path: Path) -> None:
+    """An evaluate run's dir is a digit_lit run's too (its config has no model or trainer): overwrite=true replaces
+    it, where the check for another project's folder first refused it."""
+    run = tmp_path / "eval"
+    args = [f"ckpt_path={tiny_ckpt}", f"paths.data_dir={tiny_mnist}", "world=0", "nondigits=0", "fashion=false"]
+    first = cli("digit_lit.evaluate", *args, f"hydra.run.dir={run}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = cli("digit_lit.evaluate", *args, f"hydra.run.dir={run}", "overwrite=true")
+    assert again.returncode == 0 and error_lines(again) == [], again.stderr[-3000:]
+    assert json.loads((run / "metrics.json").read_text())["test/acc"] >= 0.0
