@@ -36,6 +36,15 @@ def instantiate(node: DictConfig, **kwargs: Any) -> Any:
         raise ConfigError(f"could not build {target}: {cause or exc}") from exc
 
 
+# settings that are config nodes (a class and its arguments), and what to give: the optimizer is always needed
+NODES = {
+    "model.optimizer": "{_target_: torch.optim.AdamW, _partial_: true, lr: 0.001}",
+    "model.scheduler": "null (a constant learning rate)",
+    "data.augment": "null (no augmentation)",
+    "data.world": "data=world (the guard's world)",
+}
+
+
 def _positive(cfg: DictConfig, key: str, allow_minus_one: bool = False) -> None:
     value = OmegaConf.select(cfg, key)
     if value is None or (allow_minus_one and value == -1):
@@ -71,6 +80,12 @@ def check_config(cfg: DictConfig) -> None:
         # numpy's and Lightning's seeds are unsigned 32-bit: others end in a ValueError deep in seed_everything
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32):
             raise ConfigError(f"{key}={value!r} must be an integer from 0 to 4294967295 (seed: or null, unseeded)")
+    # nodes a class is built from: a bare value there (model.scheduler=5) failed deep in the run with a TypeError
+    for key, example in NODES.items():
+        value = OmegaConf.select(cfg, key)
+        if not isinstance(value, DictConfig) and not (value is None and key != "model.optimizer"):
+            rule = "a config node" if key == "model.optimizer" else "a config node or null"
+            raise ConfigError(f"{key}={value!r} must be {rule}, e.g. {example}")
     download = OmegaConf.select(cfg, "data.download")
     if download is not None and not isinstance(download, bool):
         raise ConfigError(f"data.download={download!r} must be true or false")

@@ -69,6 +69,11 @@ def test_ddp_ranks_see_different_samples(tiny_mnist: Path, tmp_path: Path) -> No
         # no validation: no calibration, a checkpoint no guard loads (threshold 0)
         ("+trainer.limit_val_batches=0", "error: trainer.limit_val_batches=0 validates nothing"),
         ("model=mlp model.net.hidden=[0]", "error: model.net.hidden=[0] must be positive layer widths"),
+        # a bare value where a class and its arguments go: a TypeError or RuntimeError deep in the run
+        ("model.optimizer=null", "error: model.optimizer=None must be a config node, e.g. {_target_: torch.optim"),
+        ("model.scheduler=5", "error: model.scheduler=5 must be a config node or null, e.g. null"),
+        ("data.augment=5", "error: data.augment=5 must be a config node or null"),
+        ("data.world=[1,2]", "error: data.world=[1, 2] must be a config node or null, e.g. data=world"),
         ("trainer.check_val_every_n_epoch=0", "error: trainer.check_val_every_n_epoch=0 must be a positive integer"),
         # the last epochs would be trained and thrown away; with none validated, no rule to load
         ("trainer.check_val_every_n_epoch=3", "error: trainer.max_epochs=10 is not a multiple of trainer.check_val_"),
