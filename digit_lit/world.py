@@ -25,7 +25,7 @@ import logging
 import math
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -704,14 +704,21 @@ def to_view(picture: Image.Image | np.ndarray) -> np.ndarray | None:
     return (x * 255 + 0.5).astype(np.uint8)
 
 
+def _pictures(images: np.ndarray, seed: int, chunk: int) -> Iterator[tuple[np.ndarray, str, Image.Image]]:
+    """The images of chunk `chunk`, in order, each drawn as its world picture from the chunk's own seed: (drawing,
+    look, picture). The one place that draws a chunk: `_render_chunk` views the pictures, `redraw` draws them again."""
+    rng = np.random.default_rng([seed, chunk])
+    for digit in images:
+        page, look = draw_page(digit, rng)
+        yield page, look, photo_effects(page, rng, look=look)
+
+
 def _render_chunk(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
     images, seed, index = task
-    rng = np.random.default_rng([seed, index])
     views = np.zeros((len(images), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     status = np.full(len(images), REFUSED, np.uint8)
-    for i, digit in enumerate(images):
-        page, look = draw_page(digit, rng)
-        view = to_view(photo_effects(page, rng, look=look))
+    for i, (page, _, picture) in enumerate(_pictures(images, seed, index)):
+        view = to_view(picture)
         if view is not None:
             views[i] = view
             status[i] = READ if agreement(view, page) >= READABLE else LOST
@@ -726,13 +733,10 @@ def redraw(images: np.ndarray, seed: int, indices: Sequence[int]) -> dict[int, t
     out: dict[int, tuple[np.ndarray, str, np.ndarray]] = {}
     wanted = sorted(set(int(i) for i in indices))
     for chunk in sorted({i // CHUNK for i in wanted}):
-        rng = np.random.default_rng([seed, chunk])
-        last = max(i for i in wanted if i // CHUNK == chunk)
-        for i in range(chunk * CHUNK, last + 1):
-            page, look = draw_page(images[i], rng)
-            picture = photo_effects(page, rng, look=look)
+        first, last = chunk * CHUNK, max(i for i in wanted if i // CHUNK == chunk)
+        for i, drawn in enumerate(_pictures(images[first : last + 1], seed, chunk), start=first):
             if i in wanted:
-                out[i] = (page, look, picture)
+                out[i] = drawn
     return out
 
 
