@@ -8,6 +8,8 @@ log into it before the task function starts, and only `on_run_start` comes early
   or asked to overwrite (`overwrite=true`, which removes that run's outputs first).
 - A run that fails before it produced anything (a bad setting, say) leaves no folder: at exit, a run dir this process
   created that holds only Hydra's record, the job logs, the lock and empty folders is removed.
+- A sweep (`-m`): `on_multirun_start` locks hydra.sweep.dir and refuses one that holds an earlier sweep (unless
+  resuming or overwriting), and `on_job_start` claims each job's dir as above.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import contextlib
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from digit_lit.errors import ConfigError, DigitLitError, fail
@@ -59,11 +63,37 @@ def _rank() -> int:
 
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._claim(config, Path(str(config.hydra.run.dir)).absolute())
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # a sweep (-m) writes each job's .hydra/ into sweep.dir/<job> before on_job_start: an earlier sweep's jobs
+        # must be refused here, before the first job's record is written over theirs
+        if _rank() != 0:
+            return
+        overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
+        sweep = Path(str(config.hydra.sweep.dir)).absolute()
+        with _failing_in_one_line(sweep):
+            if not isinstance(overwrite, bool):
+                raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            claim(sweep, resume=True, overwrite=False)  # the lock: one live sweep per sweep dir
+            earlier = sorted(e.name for e in sweep.iterdir() if not _scaffolding(e) or e.name == "multirun.yaml")
+            if earlier and ckpt != "last" and not overwrite:
+                raise ConfigError(
+                    f"{sweep} already holds a sweep ({', '.join(earlier[:4])}); resume its jobs with ckpt_path=last, "
+                    "replace them with overwrite=true, or choose another hydra.sweep.dir"
+                )
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.mode == RunMode.MULTIRUN and _rank() == 0:  # a single run's dir was claimed in on_run_start
+            run = Path(str(config.hydra.runtime.output_dir))
+            self._claim(config, run)
+            atexit.register(tidy, [run])  # Hydra made it: a job that fails before it produces anything leaves none
+
+    def _claim(self, config: DictConfig, run: Path) -> None:
         if _rank() != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
             return
         overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
-        run = Path(str(config.hydra.run.dir)).absolute()
-        try:
+        with _failing_in_one_line(run):
             if not isinstance(overwrite, bool):
                 raise ConfigError(f"overwrite={overwrite!r} must be true or false")
             paths = config.get("paths")
@@ -77,12 +107,18 @@ class ClaimRunDir(Callback):
                     )
             reads = Path(str(ckpt)).absolute() if ckpt not in (None, "last") else None
             claim(run, ckpt == "last", overwrite, reads)
-        except DigitLitError as err:
-            fail(err)
-        except OSError as exc:
-            # Hydra only warns about a callback's error and goes on: the run would start in a dir it never claimed
-            # (a full disk, a file overwrite=true cannot remove), over another run's outputs
-            fail(OutputError(f"cannot claim the run dir {run} ({exc.strerror or exc}); choose another hydra.run.dir"))
+
+
+@contextlib.contextmanager
+def _failing_in_one_line(run: Path) -> Iterator[None]:
+    try:
+        yield
+    except DigitLitError as err:
+        fail(err)
+    except OSError as exc:
+        # Hydra only warns about a callback's error and goes on: the run would start in a dir it never claimed
+        # (a full disk, a file overwrite=true cannot remove), over another run's outputs
+        fail(OutputError(f"cannot claim the run dir {run} ({exc.strerror or exc}); choose another hydra.run.dir"))
 
 
 def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -> None:
@@ -132,7 +168,11 @@ def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -
                 "digit_lit run's outputs; choose another hydra.run.dir"
             )
         for name in RUN_OUTPUTS:
-            _remove(run / name)
+            path = run / name
+            if path.suffix == ".log" and path.is_file() and not path.is_symlink():
+                os.truncate(path, 0)  # a sweep's job has its log open already (Hydra opens it before on_job_start)
+            else:
+                _remove(path)
 
 
 def _digit_lit_run(run: Path) -> bool:
@@ -163,10 +203,11 @@ def _present(path: Path) -> bool:
 
 
 def _scaffolding(entry: Path) -> bool:
-    """Hydra's record, a job log, the lock, or a folder with no file in it."""
-    if entry.name in (".hydra", LOCK) or (entry.suffix == ".log" and entry.is_file()):
+    """Hydra's record (a sweep's too), a job log, the lock, or a folder of nothing else (a sweep's job that failed
+    before it produced anything)."""
+    if entry.name in (".hydra", LOCK, "multirun.yaml") or (entry.suffix == ".log" and entry.is_file()):
         return True
-    return entry.is_dir() and not any(p.is_file() for p in entry.rglob("*"))
+    return entry.is_dir() and not entry.is_symlink() and all(_scaffolding(e) for e in entry.iterdir())
 
 
 def _remove(path: Path) -> None:

@@ -141,3 +141,32 @@ def test_overwrite_replaces_an_evaluate_run(tiny_mnist: Path, tiny_ckpt: Path, t
     again = cli("digit_lit.evaluate", *args, f"hydra.run.dir={run}", "overwrite=true")
     assert again.returncode == 0 and error_lines(again) == [], again.stderr[-3000:]
     assert json.loads((run / "metrics.json").read_text())["test/acc"] >= 0.0
+
+
+def test_a_sweep_dir_holds_one_sweep(tiny_mnist: Path, tmp_path: Path) -> None:
+    """`-m` (a sweep): a second sweep into the same hydra.sweep.dir wrote its jobs' .hydra/ and outputs over the first
+    one's (exit 0); each job's dir is claimed like a run's, and a job that fails before it produces anything leaves
+    no folder."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", *TINY, "debug=fast_dev_run", f"paths.data_dir={tiny_mnist}", f"hydra.sweep.dir={sweep}", "seed=1,2"]
+    first = cli("digit_lit.train", *args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    record = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file() and p.name != ".lock"}
+    assert {p.relative_to(sweep).as_posix() for p in record} >= {"0/metrics.json", "1/.hydra/config.yaml"}
+
+    again = cli("digit_lit.train", *args[:-1], "seed=3,4")
+    assert again.returncode == 2 and error_lines(again) == [
+        f"error: {sweep} already holds a sweep (0, 1, multirun.yaml); resume its jobs with ckpt_path=last, replace "
+        "them with overwrite=true, or choose another hydra.sweep.dir"
+    ]
+    assert {p: p.read_bytes() for p in record} == record  # Hydra's records of its jobs too
+
+    replaced = cli("digit_lit.train", *args[:-1], "seed=3,4", "overwrite=true")
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert "seed=4" in (sweep / "1" / ".hydra" / "overrides.yaml").read_text()
+    assert (sweep / "1" / "train.log").read_text().count("done;") == 1  # the old job's outputs went first
+
+    failing = tmp_path / "failing"
+    bad = cli("digit_lit.train", *args[:-2], f"hydra.sweep.dir={failing}", "seed=1,abc")
+    assert bad.returncode == 2 and error_lines(bad)[-1].startswith("error: seed='abc' must be an integer")
+    assert sorted(p.name for p in failing.iterdir()) == [".lock", "0", "multirun.yaml"]  # the failed job: no folder
