@@ -786,8 +786,10 @@ def digest(array: np.ndarray | torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-def _payload_sha(tensors: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256()
+def _payload_sha(tensors: dict[str, torch.Tensor], key: str) -> str:
+    """A checksum of the tensors and of the file's name, its key: a whole cache file of another key (another seed's,
+    copied or renamed by hand) fails it. A checksum, not a signature: it catches accidents, not a forger."""
+    h = hashlib.sha256(key.encode())
     for name in sorted(tensors):
         h.update(name.encode())
         h.update(digest(tensors[name]).encode())
@@ -813,14 +815,14 @@ def cached(
                 name in tensors and tensors[name].dtype == dtype and shape in (None, tuple(tensors[name].shape))
                 for name, (shape, dtype) in (expect or {}).items()
             )
-            if stored["sha256"] == _payload_sha(tensors) and fits:
+            if stored["sha256"] == _payload_sha(tensors, path.name) and fits:
                 return tensors
             log.warning("cache file %s fails its checksum or holds other tensors; rendering it again", path)
         except Exception as exc:  # noqa: BLE001 - any unreadable cache file is rebuilt, never trusted
             log.warning("cache file %s is unreadable (%s); rendering it again", path, str(exc)[:80])
     tensors = make()
     buffer = io.BytesIO()
-    torch.save({**tensors, "sha256": _payload_sha(tensors)}, buffer)
+    torch.save({**tensors, "sha256": _payload_sha(tensors, path.name)}, buffer)
     try:
         atomic_write(path, buffer.getbuffer())
     except OutputError as exc:  # a read-only or full data dir: the views serve this run, uncached

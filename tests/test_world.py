@@ -499,11 +499,15 @@ def test_cache_hit_returns_the_same_views_and_a_corrupt_file_is_rendered_again(
     world.cached(path, lambda: {"views": views[:3], "status": status[:3]})
     foreign, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
     assert len(calls) == 6 and torch.equal(foreign, views)
+    # nor is another key's whole file (another seed's, of the same shape) copied to its name
+    path.write_bytes(next(p for p in tmp_path.glob("*seed2_*.pt")).read_bytes())
+    copied, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
+    assert len(calls) == 7 and torch.equal(copied, views)
     # a pipe in its place (torch.load would wait for a writer for ever) is rendered again, the pipe replaced
     path.unlink()
     os.mkfifo(path)
     piped, _ = cached_world_views(images, seed=1, cache_dir=tmp_path, workers=1)
-    assert len(calls) == 7 and torch.equal(piped, views) and path.is_file()
+    assert len(calls) == 8 and torch.equal(piped, views) and path.is_file()
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
