@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn, TypeVar
 
 from hydra.errors import ConfigCompositionException, OverrideParseException
@@ -54,13 +55,37 @@ def fail(err: DigitLitError) -> NoReturn:
     sys.exit(err.exit_code)
 
 
+@contextlib.contextmanager
+def sigterm_stops(message: Callable[[], str]) -> Iterator[None]:
+    """SIGTERM raises Stopped(message()), status 143: by default it ended the process without a word, its run dir
+    left half claimed (e.g. while `trainer.fit` draws the world in prepare_data, before Lightning installs its own
+    handler). Where Lightning's handler is installed, it is in charge (it composes ours and lets the batch finish)."""
+    main = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != main:  # a forked worker (the world's drawing pool, which pool.terminate() ends with SIGTERM)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        if signal.getsignal(signum) is handler:
+            raise Stopped(message(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
-    """Turn a DigitLitError (also when Hydra wraps it) or a Ctrl+C into one `error: ...` line and a non-zero exit."""
+    """Turn a DigitLitError (also when Hydra wraps it), a Ctrl+C or a SIGTERM into one `error: ...` line and a
+    non-zero exit."""
 
     @functools.wraps(main)
     def wrapper(*args: object, **kwargs: object) -> T:
         try:
-            return main(*args, **kwargs)
+            with sigterm_stops(lambda: "stopped by SIGTERM"):
+                return main(*args, **kwargs)
         except KeyboardInterrupt:
             fail(Stopped("stopped by SIGINT (Ctrl+C)", signal.SIGINT))
         except Exception as exc:

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.config import check_config, instantiate, no_added_settings
-from digit_lit.errors import command_line, exit_cleanly
+from digit_lit.errors import command_line, exit_cleanly, sigterm_stops
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from digit_lit import report
     from digit_lit.module import DigitClassifier
     from digit_lit.quiet import lightning_logs_once
-    from digit_lit.trainer import make_trainer, resume_path, stopped_cleanly
+    from digit_lit.trainer import make_trainer, resume_path, stop_message, stopped_cleanly
 
     lightning_logs_once()
     resume = resume_path(cfg)
@@ -35,27 +35,29 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model: DigitClassifier = instantiate(cfg.model)
     trainer = make_trainer(cfg)
-    report.start(cfg, trainer)
+    # SIGTERM outside Lightning's loops (drawing the world in prepare_data, the report): one line, as inside them
+    with sigterm_stops(lambda: stop_message(trainer, "SIGTERM")):
+        report.start(cfg, trainer)
 
-    start = time.perf_counter()
-    with stopped_cleanly(trainer):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume, weights_only=True)
-    metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
-    # the last validation epoch's figures (calibration, coverage and wrong-accept on every validation group)
-    metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
-    if model.val_acc_best.update_called:  # not in a run that ended before its first validation
-        metrics["val/acc_best"] = float(model.val_acc_best.compute())
-    if cfg.get("test"):
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        # fast_dev_run and runs without checkpoints test the weights in hand
-        # verbose=False: Lightning's own table of test metrics would repeat report.finish's report
+        start = time.perf_counter()
         with stopped_cleanly(trainer):
-            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True, verbose=False)
-        metrics["best_ckpt"] = best
-        metrics.update(model.test_report())
-    rule = model.rule()
-    report.finish(cfg, metrics, trainer, model.test_samples(), rule.threshold if rule else None)
-    log.info(f"done; this run is in {cfg.paths.output_dir}")
+            trainer.fit(model, datamodule=datamodule, ckpt_path=resume, weights_only=True)
+        metrics: dict[str, Any] = {"fit_seconds": round(time.perf_counter() - start, 3)}
+        # the last validation epoch's figures (calibration, coverage and wrong-accept on every validation group)
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
+        if model.val_acc_best.update_called:  # not in a run that ended before its first validation
+            metrics["val/acc_best"] = float(model.val_acc_best.compute())
+        if cfg.get("test"):
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            # fast_dev_run and runs without checkpoints test the weights in hand
+            # verbose=False: Lightning's own table of test metrics would repeat report.finish's report
+            with stopped_cleanly(trainer):
+                trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True, verbose=False)
+            metrics["best_ckpt"] = best
+            metrics.update(model.test_report())
+        rule = model.rule()
+        report.finish(cfg, metrics, trainer, model.test_samples(), rule.threshold if rule else None)
+        log.info(f"done; this run is in {cfg.paths.output_dir}")
     return metrics
 
 

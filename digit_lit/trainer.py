@@ -63,16 +63,16 @@ def stopped_cleanly(trainer: L.Trainer) -> Iterator[None]:
     try:
         yield
     except SIGTERMException as exc:
-        raise Stopped(_stop_message(trainer, "SIGTERM"), signal.SIGTERM) from exc
+        raise Stopped(stop_message(trainer, "SIGTERM"), signal.SIGTERM) from exc
     except SystemExit as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):
-            raise Stopped(_stop_message(trainer, "SIGINT (Ctrl+C)"), signal.SIGINT) from exc
+            raise Stopped(stop_message(trainer, "SIGINT (Ctrl+C)"), signal.SIGINT) from exc
         raise
     except MisconfigurationException as exc:
         raise ConfigError(f"bad trainer settings: {str(exc).strip().splitlines()[0]}") from exc
 
 
-def _stop_message(trainer: L.Trainer, what: str) -> str:
+def stop_message(trainer: L.Trainer, what: str) -> str:
     where = f"epoch {trainer.current_epoch}, step {trainer.global_step}"
     saver = trainer.checkpoint_callback
     last = Path(saver.dirpath) / "last.ckpt" if isinstance(saver, ModelCheckpoint) and saver.dirpath else None

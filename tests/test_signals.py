@@ -3,13 +3,21 @@ status a shell reports for that signal, never 0 (issue 10, item 5)."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.helpers.cli import cli, error_lines
+from tests.helpers.paths import ROOT
+
+PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
 SIGNALS = [("SIGTERM", "SIGTERM", 143), ("SIGINT", "SIGINT (Ctrl+C)", 130)]
 
@@ -41,3 +49,36 @@ def test_signal_during_training(signal: str, name: str, status: int, tiny_mnist:
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 50
     assert not (run / "metrics.json").exists()
     assert line in (run / "train.log").read_text()  # the run's log says why it ended
+
+
+def test_sigterm_while_the_world_is_drawn(tiny_mnist: Path, tmp_path: Path) -> None:
+    """SIGTERM while `fit` draws the world (prepare_data, before Lightning installs its handler) ended the process
+    without a word, its drawing pool's workers printing tracebacks and its run dir left half claimed."""
+    run = tmp_path / "run"
+    args = ["model=linear", "data=world", "model.outlier_weight=0.5", "logger=none", "callbacks.progress_bar=null"]
+    # a world of 50,000 training pictures: minutes to draw, so the signal comes while it is drawn
+    args += [
+        "data.val_size=100",
+        "data.world.train_renders=100",
+        f"paths.data_dir={tiny_mnist}",
+        f"hydra.run.dir={run}",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    train = subprocess.Popen([sys.executable, "-m", "digit_lit.train", *args], cwd=ROOT, env=env, text=True, **PIPES)
+    try:
+        assert train.stdout is not None
+        for line in train.stdout:  # its log line as drawing begins
+            if line.startswith("rendering 50000 world pictures"):
+                break
+        else:
+            pytest.fail(f"the world was not drawn: {train.communicate()[1][-3000:]}")
+        time.sleep(1)
+        train.send_signal(signal.SIGTERM)
+        _, err = train.communicate(timeout=60)
+    finally:
+        train.kill()
+    assert train.returncode == 143 and "Traceback" not in err, err[-3000:]
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "error: stopped by SIGTERM at epoch 0, step 0, before any checkpoint was written"
+    ]
+    assert not run.exists() and not list((tiny_mnist / "world").glob("*"))  # no run dir, no half-written cache
