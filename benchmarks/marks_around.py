@@ -1,5 +1,5 @@
 """A digit with something else on the page: a circle or a cell around it, a pen lying beside it, an underline, a
-line through it, a finger's shadow, a shadow stripe across the page.
+line through it, a finger's shadow, a shadow stripe across the page; or the page cut through the digit by the frame.
 
     python benchmarks/marks_around.py MODEL [--n 500] [--data-dir data]
 
@@ -7,7 +7,8 @@ Each of the first N official test digits is drawn in dark ink on white paper (a 
 tall in its middle), then the mark is added (its size, place and shade drawn at random, seeded by the digit's
 index). Per case it prints read right, accepted, wrong accepts (accepted as another digit) and unusable pictures
 (a PreprocessError: refused with a reason). A circle or a cell around the digit is refused by `preprocess.one_digit`
-(the loop read as a sure 0 before); the other cases go to the guard as they are.
+(the loop read as a sure 0 before), and so is a digit cut by the frame (`preprocess.runs_off`: the stem of a cut 7 read
+as a sure 1); the other cases go to the guard as they are.
 """
 
 from __future__ import annotations
@@ -81,7 +82,24 @@ def shadow_stripe(img: Image.Image, rng: np.random.Generator) -> None:
     shade(img, (1 - depth * np.exp(-0.5 * ((xs - cx) / (width / 2.5)) ** 2))[None].repeat(SIDE, 0))
 
 
-CASES: dict[str, Callable[[Image.Image, np.random.Generator], None] | None] = {
+def cut_by_frame(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page cut through the digit (photographed half outside the frame, cropped into): 40-75% of the digit kept,
+    from one side drawn at random; paper on the other three sides."""
+    ink = np.argwhere(np.asarray(img) < 128)
+    (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
+    keep = rng.uniform(0.4, 0.75)
+    side = int(rng.integers(4))
+    if side == 0:  # the top of the digit kept
+        return img.crop((0, 0, SIDE, int(top + keep * (bottom - top))))
+    if side == 1:
+        return img.crop((0, int(bottom - keep * (bottom - top)), SIDE, SIDE))
+    if side == 2:
+        return img.crop((0, 0, int(left + keep * (right - left)), SIDE))
+    return img.crop((int(right - keep * (right - left)), 0, SIDE, SIDE))
+
+
+# each mark draws on the page, or returns the picture to read instead (a cut)
+CASES: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image | None] | None] = {
     "digit alone": None,
     "circled": circle,
     "in a printed cell": cell,
@@ -90,6 +108,7 @@ CASES: dict[str, Callable[[Image.Image, np.random.Generator], None] | None] = {
     "crossed out": crossed_out,
     "finger shadow": finger_shadow,
     "shadow stripe": shadow_stripe,
+    "cut by the frame": cut_by_frame,
 }
 
 
@@ -101,7 +120,7 @@ def main() -> None:
         for n, digit in enumerate(digits):
             img = page(digit)
             if mark is not None:
-                mark(img, np.random.default_rng([k, n]))
+                img = mark(img, np.random.default_rng([k, n])) or img
             try:
                 verdict = guard.read(img)
             except PreprocessError:

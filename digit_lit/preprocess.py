@@ -22,7 +22,7 @@ from digit_lit import paper, ruled
 from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 
 # Bump whenever a change here alters what `to_mnist` returns: cached world views (digit_lit/world.py) carry it.
-PREPROCESS_VERSION = 5
+PREPROCESS_VERSION = 6
 MAX_PIXELS = 40_000_000  # decoding more than this is refused before any pixel is read
 WORK_SIDE = 192  # pictures are shrunk to this longest side first: plenty for a 20-px digit, and fast
 MIN_SIDE = 64  # ... and smaller ones enlarged (bicubic) to this: an 8x8 scan's strokes get pixels to be measured in
@@ -54,6 +54,16 @@ DEEP_SCALES = (1.0, 255.0, 65535.0)
 DEEP_RULE = "save it as an 8- or 16-bit picture (or give levels 0-255, or floats in 0-1)"
 CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
 MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
+# a digit cut by the picture's edge (photographed half outside the frame, cropped into): its stroke crosses the border
+# at full strength and goes on inwards, where a whole digit's stroke at most ends at it. The bottom of a 7 so cut is a
+# sure 1, of an 8 a sure 0 (benchmarks/marks_around.py, cut_*); a picture cut to its digit (`Ink.cut`) is left alone
+CROSS_STRONG = 0.8  # a stroke's body: soft ink at least this strong (its soft edge lies below)
+CROSS_RUN = (0.4, 3.5)  # it meets the border in a run of this many stroke widths (a tip, or a slanted stroke) ...
+CROSS_DEPTH = 1.5  # ... and goes on inwards: strong ink this many stroke widths in from the border, beside the run
+RUNS_OFF = (
+    "ink runs off the picture's edge (a digit cut by the frame, or a stroke reaching in): photograph or crop the digit "
+    "whole, with paper around it"
+)
 UNDERLINED = "a line under the digit (an underline, a ruler's edge): write the digit alone, or crop the line off"
 
 
@@ -210,6 +220,7 @@ class Ink:
     scale: float
     contrast: np.ndarray
     marked: np.ndarray
+    cut: bool = False  # the picture was read as cut to its digit (a tiny scan, a tight crop): ink may reach its edges
 
     @cached_property
     def faint(self) -> np.ndarray:
@@ -278,7 +289,7 @@ def _ink(grey: np.ndarray, size: tuple[int, int], min_share: float, cut: bool) -
     # soft strokes: ink above half the level, strongest ink at 1
     strong = float(np.percentile(distance[keep], 90))
     soft = np.clip((distance - 0.5 * level) / max(strong - 0.5 * level, 1e-6), 0, 1)
-    return Ink(soft, keep, size[0] / contrast.shape[1], distance, marked)
+    return Ink(soft, keep, size[0] / contrast.shape[1], distance, marked, cut)
 
 
 def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
@@ -389,4 +400,26 @@ def frame(grey: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.
 def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     """A [28, 28] float32 array in [0, 1], white digit on black, centred like MNIST. Raises PreprocessError."""
     found = one_digit(ink(image))
+    if not found.cut and runs_off(found):
+        raise PreprocessError(RUNS_OFF)
     return frame(found.grey, found.mask)
+
+
+def runs_off(found: Ink) -> bool:
+    """Whether a stroke of the digit crosses the picture's border (see CROSS_STRONG): a run of strong ink along the
+    outermost row (or column) as long as a stroke crossing it, that goes on inwards beside the run. A curve lying along
+    the border (a 7's bar, a 0's side) meets it in a longer run and is left alone."""
+    strong = found.mask & (found.grey >= CROSS_STRONG)
+    width = stroke_width(found.mask)
+    depth = max(2, round(CROSS_DEPTH * width))
+    lo, hi = CROSS_RUN[0] * width, CROSS_RUN[1] * width
+    for side in (strong, strong[::-1], strong.T, strong.T[::-1]):  # each side turned to be row 0
+        if side.shape[0] <= depth:
+            continue
+        cols = np.flatnonzero(side[0])
+        for run in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1) if cols.size else ():
+            if lo <= len(run) <= hi:
+                left, right = max(run[0] - int(width), 0), run[-1] + int(width) + 1
+                if side[depth, left:right].sum() >= lo:
+                    return True
+    return False
