@@ -60,6 +60,12 @@ MULTI_FRAME = "picture has more than one frame (an animation or a multi-page fil
 CROSS_STRONG = 0.8  # a stroke's body: soft ink at least this strong (its soft edge lies below)
 CROSS_RUN = (0.4, 3.5)  # it meets the border in a run of this many stroke widths (a tip, or a slanted stroke) ...
 CROSS_DEPTH = 1.5  # ... and goes on inwards: strong ink this many stroke widths in from the border, beside the run
+# a circle drawn around the digit and touching it is one mark with it, which the check for a digit inside a loop
+# (one_digit) cannot see: the loop filled in, the digit's strokes lie deep inside it, where a 0's loop holds no ink
+# and an 8's crossing is a small blob at its waist. Such pictures were read as a sure 0
+RING_DEPTH = 1.5  # ink deeper than this many stroke widths inside the filled-in mark ...
+RING_SHARE = 0.05  # ... holding at least this share of its ink ...
+RING_REACH = 0.5  # ... and spanning at least this share of the filled-in mark's size: a digit inside, not a crossing
 RUNS_OFF = (
     "ink runs off the picture's edge (a digit cut by the frame, or a stroke reaching in): photograph or crop the digit "
     "whole, with paper around it"
@@ -402,7 +408,22 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     found = one_digit(ink(image))
     if not found.cut and runs_off(found):
         raise PreprocessError(RUNS_OFF)
+    if ringed(found.mask):
+        raise PreprocessError(CIRCLED)
     return frame(found.grey, found.mask)
+
+
+def ringed(mask: np.ndarray) -> bool:
+    """Whether the ink is a loop drawn around a digit that touches it (see RING_DEPTH)."""
+    filled = ndimage.binary_fill_holes(mask)
+    if filled.sum() <= mask.sum():  # no loop
+        return False
+    deep = mask & (ndimage.distance_transform_edt(filled) > RING_DEPTH * stroke_width(mask))
+    if deep.sum() < RING_SHARE * mask.sum():
+        return False
+    return _extent(ndimage.find_objects(deep.astype(np.int32))[0]) >= RING_REACH * _extent(
+        ndimage.find_objects(filled.astype(np.int32))[0]
+    )
 
 
 def runs_off(found: Ink) -> bool:
