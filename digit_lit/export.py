@@ -9,7 +9,13 @@ describes. Both files are written atomically.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,8 @@ import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (se
 from digit_lit.config import no_added_settings, one_path, path_of
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
-from digit_lit.files import atomic_write
-from digit_lit.guard import FORMAT, Guard, file_sha256
+from digit_lit.files import OutputError, atomic_write
+from digit_lit.guard import FORMAT, Guard
 from digit_lit.guard_onnx import INPUT, META_DIGEST, META_FORMAT, META_NET, META_RULE, OUTPUT, onnx_digest
 from digit_lit.models import members
 
@@ -79,9 +85,9 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
         )
     guard = Guard.load(ckpt_path)
     spec = guard.spec or {}
-    atomic_write(out, onnx_model(guard, spec).SerializeToString())
+    model = onnx_model(guard, spec).SerializeToString()
     card = {
-        "sha256": file_sha256(out),
+        "sha256": hashlib.sha256(model).hexdigest(),
         "input": {"name": INPUT, "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "range": [0.0, 1.0], "ink": "white"},
         "output": {"name": OUTPUT, "shape": ["N", "members x views", NUM_CLASSES]},
         # applied inside the graph; stated so other readers of the file know the training statistics
@@ -92,8 +98,40 @@ def export(ckpt_path: str | Path, out: str | Path | None = None) -> Path:
         "checkpoint": str(ckpt_path),
         "checkpoint_sha256": guard.identity["sha256"],
     }
-    atomic_write(out.with_suffix(".json"), json.dumps(card, indent=1))
+    with _restored_on_failure(out):  # a card that cannot be written left the new model beside the old card: broken
+        atomic_write(out, model)
+        atomic_write(out.with_suffix(".json"), json.dumps(card, indent=1))
     return out
+
+
+@contextlib.contextmanager
+def _restored_on_failure(path: Path) -> Iterator[None]:
+    """`path` as it was, should the block fail (an export replaced in two files, its model and its card)."""
+    if not path.is_file():
+        yield
+        return
+    try:
+        fd, kept = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kept", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space"
+        ) from exc
+    try:
+        try:
+            shutil.copy2(path, kept)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space"
+            ) from exc
+        try:
+            yield
+        except BaseException:
+            os.replace(kept, path)
+            raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(kept)
 
 
 @command_line

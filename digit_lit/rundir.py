@@ -158,7 +158,8 @@ def claim(run: Path, resume: bool, overwrite: bool, reads: Path | None = None) -
                 f"{run} already holds a run ({', '.join(found)}); resume it with ckpt_path=last, replace it with "
                 "overwrite=true, or choose another hydra.run.dir"
             )
-        if reads is not None and reads.is_relative_to(run):
+        # resolved: the run dir or the model named through a link or a `..` is the same folder, the same file
+        if reads is not None and reads.resolve().is_relative_to(run.resolve()):
             raise ConfigError(
                 f"overwrite=true would delete {reads}, which this run reads; choose another hydra.run.dir"
             )

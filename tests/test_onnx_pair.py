@@ -108,3 +108,34 @@ def test_untouched_pair_is_read(tiny_onnx: Path, tmp_path: Path) -> None:
     assert Guard.load(model).threshold == json.loads(model.with_suffix(".json").read_text())["rule"]["threshold"]
     res = cli("digit_lit.predict", f"model_path={model}", f"inputs=[{fake_digit_png(tmp_path / 'd.png', 2)}]")
     assert res.returncode == 0 and error_lines(res) == []
+
+
+def test_an_export_whose_card_cannot_be_written_leaves_the_old_export_whole(
+    tiny_ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export wrote the new .onnx, then failed on its card (a read-only or full disk): the new model sat beside the old
+    card, whose checksum no longer matched, and the export that worked was lost. Now the old model is put back."""
+    from digit_lit import export as exporting
+    from digit_lit.files import OutputError
+
+    out = exporting.export(tiny_ckpt, tmp_path / "m.onnx")
+    before = {p: p.read_bytes() for p in (out, out.with_suffix(".json"))}
+    write, model = exporting.atomic_write, exporting.onnx_model
+
+    def card_fails(path: Path, data: bytes | str) -> Path:
+        if Path(path).suffix == ".json":
+            raise OutputError(f"cannot write {path} (Read-only file system); choose a writable folder")
+        return write(path, data)
+
+    def another_model(guard: Guard, spec: dict) -> object:  # a new export's bytes differ from the old one's
+        made = model(guard, spec)
+        made.doc_string = "a newer export"
+        return made
+
+    monkeypatch.setattr(exporting, "atomic_write", card_fails)
+    monkeypatch.setattr(exporting, "onnx_model", another_model)
+    with pytest.raises(OutputError):
+        exporting.export(tiny_ckpt, out)
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]  # no temporary file left
+    assert Guard.load(out).identity["sha256"]  # the pair still loads

@@ -46,6 +46,14 @@ def test_a_run_dir_holds_one_run(tiny_mnist: Path, tmp_path: Path) -> None:
         f"error: overwrite=true would delete {last}, which this run reads; choose another hydra.run.dir"
     ]
     assert all(p.read_bytes() == data for p, data in record.items()) and last.exists()
+    # ... nor when the run dir is named through a link, or through a `..` (it deleted the checkpoints it read)
+    (tmp_path / "link").symlink_to(run)
+    for named in (tmp_path / "link", tmp_path / "elsewhere" / ".." / "run"):
+        through = cli("digit_lit.evaluate", f"ckpt_path={last}", f"hydra.run.dir={named}", "overwrite=true")
+        assert error_lines(through) == [
+            f"error: overwrite=true would delete {last}, which this run reads; choose another hydra.run.dir"
+        ]
+        assert all(p.read_bytes() == data for p, data in record.items()) and last.exists()
 
     stale = run / "checkpoints" / "epoch_099.ckpt"
     stale.write_bytes(b"an earlier run's checkpoint")
