@@ -29,6 +29,9 @@ from digit_lit.serve_http import GuardServer
 from digit_lit.uploads import Limits
 
 HOSTS = ("127.0.0.1", "0.0.0.0", "::")  # the addresses LitServe binds
+MAX_PROCESSES = 64  # workers or HTTP processes: a million were started one by one, the server never up
+MIN_BATCH_TIMEOUT = 0.001  # s: under it, LitServe's batching loop polls its queue without pause (a core a worker)
+MIN_PIXELS = 64  # max_megapixels may not refuse an 8x8 scan, the smallest picture to_mnist reads
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -50,18 +53,29 @@ def check(cfg: DictConfig) -> str:
     if cfg.host not in HOSTS:
         raise ConfigError(f"host={cfg.host} must be 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface)")
     _number(cfg, "port", low=1023, high=65535)
-    for key in ("workers_per_device", "max_batch_size", "max_in_flight", "max_bytes"):
+    for key in ("max_batch_size", "max_in_flight", "max_bytes"):
         _number(cfg, key)
+    _number(cfg, "workers_per_device", high=MAX_PROCESSES)
     if cfg.get("num_api_servers") is not None:
-        _number(cfg, "num_api_servers")
+        _number(cfg, "num_api_servers", high=MAX_PROCESSES)
     _number(cfg, "timeout", integer=False)
     _number(cfg, "keep_alive", integer=False)
     if cfg.get("batch_timeout") != 0:
         _number(cfg, "batch_timeout", integer=False, high=cfg.timeout)
+        if cfg.batch_timeout < MIN_BATCH_TIMEOUT:
+            raise ConfigError(
+                f"batch_timeout={cfg.batch_timeout!r} must be 0 (no batching) or at least {MIN_BATCH_TIMEOUT:g} s: "
+                "shorter, an idle worker polls its queue without pause"
+            )
     elif cfg.max_batch_size > 1:  # LitServe's batching loop then polls an empty queue without pause, a core a worker
         raise ConfigError(f"max_batch_size={cfg.max_batch_size} needs batch_timeout > 0 (e.g. 0.002 s)")
     if cfg.get("max_megapixels") is not None:
         _number(cfg, "max_megapixels", integer=False, high=MAX_PIXELS / 1e6)
+        if int(cfg.max_megapixels * 1e6) < MIN_PIXELS:
+            raise ConfigError(
+                f"max_megapixels={cfg.max_megapixels!r} would refuse every picture: at least {MIN_PIXELS / 1e6:g} "
+                "(an 8x8 scan)"
+            )
     if cfg.log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level={cfg.log_level} must be one of {', '.join(LOG_LEVELS)}")
     return model

@@ -7,6 +7,7 @@ every error is `{"error": "..."}`, and too many requests in flight get 503 at on
 
 from __future__ import annotations
 
+import asyncio
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ STATIC = Path(str(files("digit_lit") / "static"))
 PAGE_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 
-async def read_upload(request: Request, max_bytes: int) -> Upload:
-    """The request as sent, for `uploads.parse` in a worker; a body over max_bytes is refused (413) once known."""
+async def read_upload(request: Request, max_bytes: int, deadline: float) -> Upload:
+    """The request as sent, for `uploads.parse` in a worker; a body over max_bytes is refused (413) once known, one
+    that has not arrived whole within `deadline` seconds (408): a client that sends headers and then nothing held its
+    place among the requests in flight for ever, and 64 such made the server answer everyone 503."""
     # hand-written rather than LitServe's max_payload_size, which reads up to the limit before a bare "Payload too
     # large": this refuses on Content-Length before reading, and says what the limit is
     too_large = FastAPIHTTPException(413, f"request body over the {max_bytes:,} byte limit; send a smaller picture")
@@ -48,10 +51,13 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
         raise FastAPIHTTPException(exc.status, str(exc)) from None
     body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_bytes:
-                raise too_large
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise too_large
+    except TimeoutError:
+        raise FastAPIHTTPException(408, f"the body did not arrive within {deadline:g} s; send it again") from None
     except ClientDisconnect:  # gone mid-upload: no one to answer, and no traceback in the log for each one that goes
         raise FastAPIHTTPException(400, "the client closed the connection before the whole body arrived") from None
     return Upload(request.headers.get("content-type", ""), bytes(body), query)
@@ -61,7 +67,7 @@ class BodyAsSent(RegularRequestHandler):
     """LitServe's request handler (queue, wait, errors) with the body handed over as sent."""
 
     async def _prepare_request(self, request: Request, request_type: Any) -> Upload:
-        return await read_upload(request, self.server.max_bytes)
+        return await read_upload(request, self.server.max_bytes, float(self.server.timeout))
 
 
 async def json_error(request: Request, exc: Exception) -> Response:

@@ -78,6 +78,13 @@ class Upload:
     query: dict[str, str] = field(default_factory=dict)
 
 
+def names(unknown: list[str], shown: int = 5) -> str:
+    """The first few names a request sent (each cut to 40 characters), and how many more: 200,000 unknown JSON keys
+    were all echoed back, a one-line error of 3.7 MB."""
+    listed = ", ".join(name[:40] for name in unknown[:shown])
+    return listed + (f" and {len(unknown) - shown:,} more" if len(unknown) > shown else "")
+
+
 def each_once(pairs: Iterable[tuple[str, T]], what: str) -> dict[str, T]:
     """Named values as sent, in order (a query string's parameters, a form's fields, a JSON object's keys), as a dict:
     a name given twice (two pictures, `?mode=code&mode=digit`) is refused, not settled by which came last, as a
@@ -130,7 +137,7 @@ def _check_pixels(width: int, height: int, limits: Limits) -> None:
 def _options(fields: dict[str, object], query: dict[str, str]) -> Options:
     unknown = sorted(set(query) - set(OPTIONS))
     if unknown:
-        raise RequestError(400, f"unknown query parameter {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        raise RequestError(400, f"unknown query parameter {names(unknown)}; known: {', '.join(OPTIONS)}")
     mode = _once("mode", fields, query, _mode)
     length = _once("expected_length", fields, query, _length)
     try:  # predict's rules and words: a known mode; expected_length with mode=code only
@@ -187,7 +194,7 @@ def _form(upload: Upload) -> tuple[bytes, dict[str, object]]:
     parts = each_once(sent, "form field")
     unknown = sorted(set(parts) - {"file", *OPTIONS})
     if unknown:
-        raise RequestError(400, f"unknown form field {', '.join(unknown)}; send the picture in field file")
+        raise RequestError(400, f"unknown form field {names(unknown)}; send the picture in field file")
     if not parts.get("file"):
         raise RequestError(400, "no picture in the form: send it in field file (curl -F file=@digit.png)")
     fields: dict[str, object] = {k: (v or b"").decode("utf-8", "replace") for k, v in parts.items() if k in OPTIONS}
@@ -206,7 +213,7 @@ def _json(body: bytes, limits: Limits) -> tuple[bytes | np.ndarray, dict[str, ob
         raise RequestError(400, f"JSON body must be an object; {usage}")
     unknown = sorted(set(doc) - {"image", "array", *OPTIONS})
     if unknown:
-        raise RequestError(400, f"unknown JSON field {', '.join(unknown)}; {usage}")
+        raise RequestError(400, f"unknown JSON field {names(unknown)}; {usage}")
     if ("image" in doc) == ("array" in doc):
         raise RequestError(400, f"give exactly one of image and array; {usage}")
     fields = {k: doc[k] for k in OPTIONS if k in doc}

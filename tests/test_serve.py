@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from fastapi import HTTPException as FastAPIHTTPException
 from hydra import compose, initialize_config_dir
 from PIL import Image, ImageDraw
 from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
@@ -30,6 +32,7 @@ from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
 from digit_lit.serve import build, check
 from digit_lit.serve_api import GuardAPI
+from digit_lit.serve_http import read_upload
 from digit_lit.serve_process import Server, serving
 from digit_lit.uploads import MAX_EXPECTED_LENGTH, Limits, Upload
 from tests.helpers.cli import cli, error_lines
@@ -415,6 +418,12 @@ def test_an_invalid_model_starts_nothing(tmp_path: Path) -> None:
         ("max_batch_size=8", "max_batch_size=8 needs batch_timeout > 0"),
         ("max_megapixels=100", "max_megapixels=100 must be a finite number over 0 and at most 40"),
         ("log_level=loud", "log_level=loud must be one of critical, error, warning, info, debug, trace"),
+        # a million workers were started one by one, the server never up; a batch_timeout of 1e-12 s passed the check
+        # for 0 and spun a core a worker; max_megapixels=1e-9 refused every picture
+        ("workers_per_device=1000000", "workers_per_device=1000000 must be an integer over 0 and at most 64"),
+        ("num_api_servers=1000", "num_api_servers=1000 must be an integer over 0 and at most 64"),
+        ("batch_timeout=1e-12", "batch_timeout=1e-12 must be 0 (no batching) or at least 0.001 s"),
+        ("max_megapixels=1e-9", "max_megapixels=1e-09 would refuse every picture: at least 6.4e-05"),
     ],
 )
 def test_settings_are_checked_before_anything_starts(override: str, message: str) -> None:
@@ -461,3 +470,25 @@ def test_overload_is_answered_503_at_once() -> None:
     assert extra.status_code == 503 and extra.headers["retry-after"] == "1"
     assert json.loads(extra.text)["error"].startswith("server busy")
     assert [r.status_code for r in rest] == [200] * 4
+
+
+def test_a_body_that_never_arrives_is_answered_408() -> None:
+    """Headers, then 3 bytes of a declared 1,000, then nothing: the request held its place in flight for ever (64 such
+    and every other client got 503). Now the body has `timeout` seconds to arrive."""
+    sent = [{"type": "http.request", "body": b"\x89PN", "more_body": True}]
+
+    async def receive() -> dict:
+        if sent:
+            return sent.pop()
+        await asyncio.Event().wait()  # the client says nothing more
+        return {}
+
+    scope = {"type": "http", "method": "POST", "path": "/predict", "query_string": b"", "headers": []}
+    scope["headers"] = [(b"content-type", b"image/png"), (b"content-length", b"1000")]
+
+    async def scenario() -> None:
+        await asyncio.wait_for(read_upload(StarletteRequest(scope, receive), max_bytes=5000, deadline=0.2), timeout=5)
+
+    with pytest.raises(FastAPIHTTPException) as err:
+        asyncio.run(scenario())
+    assert err.value.status_code == 408 and err.value.detail == "the body did not arrive within 0.2 s; send it again"

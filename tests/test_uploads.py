@@ -154,3 +154,18 @@ def test_json_nested_too_deeply_is_a_bad_request() -> None:
     with pytest.raises(RequestError, match="nested too deeply") as err:
         parse(Upload("application/json", b"[" * 10_000 + b"]" * 10_000), LIMITS)
     assert err.value.status == 400
+
+
+def test_unknown_names_are_listed_briefly() -> None:
+    """200,000 unknown JSON keys were all echoed back in the error, a one-line error of 3.7 MB; now the first five,
+    each cut to 40 characters, and how many more."""
+    keys = ", ".join(f'"{"k" * 60}{i}": 1' for i in range(200_000))
+    many = [
+        Upload("application/json", f'{{"image": "aGk=", {keys}}}'.encode()),
+        multipart({"file": ("7.png", b"x")}, {f"{'f' * 60}{i}": "1" for i in range(50_000)}),
+        Upload("image/png", b"x", {f"{'q' * 60}{i}": "1" for i in range(1000)}),
+    ]
+    for upload in many:
+        with pytest.raises(RequestError, match=r"and [\d,]+ more") as err:
+            parse(upload, LIMITS)
+        assert err.value.status == 400 and len(str(err.value)) < 400, str(err.value)[:200]
