@@ -131,6 +131,18 @@ def no_added_settings(command: str, why: str, kept: Callable[[str], bool] = lamb
         raise ConfigError(f"{command} has no setting {', '.join(added)}: {why}")
 
 
+def only_its_settings(cfg: DictConfig, command: str, config_name: str, why: str) -> None:
+    """Refuse a top-level key the command's own config (conf/<config_name>.yaml) does not have: one a config file of
+    the user's brings (`--config-dir D --config-name mine`, with `threshold: 0.01` in it) was ignored in silence, as
+    `+threshold=` was before no_added_settings."""
+    shipped = OmegaConf.load(Path(__file__).parent / "conf" / f"{config_name}.yaml")
+    groups = {next(iter(entry)) for entry in shipped.get("defaults", []) if isinstance(entry, DictConfig)}
+    known = {str(key) for key in shipped if key != "defaults"} | groups
+    unknown = [str(key) for key in cfg if str(key) not in known]
+    if unknown:
+        raise ConfigError(f"{command} has no setting {', '.join(unknown[:5])}: {why}")
+
+
 def model_of(cfg: DictConfig, missing: str) -> str:
     """The model file a command reads: model_path= (an export) or ckpt_path= (a checkpoint), exactly one of them
     (with both, which model answers would be a guess). `missing` says what to give when neither is."""

@@ -17,7 +17,7 @@ from torchvision.datasets import FashionMNIST
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
-from digit_lit.config import no_added_settings, one_path, path_of
+from digit_lit.config import no_added_settings, one_path, only_its_settings, path_of
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
@@ -92,6 +92,9 @@ def check(cfg: DictConfig) -> None:
         value = cfg.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
             raise ConfigError(f"{key}={value!r} must be a whole number of {what} up to {most}, or 0 to skip them")
+    download = cfg.data.get("download")
+    if not isinstance(download, bool):  # "no" was read as true: a download tried, empty folders left
+        raise ConfigError(f"data.download={download!r} must be true or false")
     workers = cfg.get("workers", 2)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers={workers!r} must be a positive integer (processes that draw the world test)")
@@ -130,7 +133,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    no_added_settings("evaluate", "conf/eval.yaml lists its settings (--cfg job prints them)")
+    why = "conf/eval.yaml lists its settings (--cfg job prints them)"
+    no_added_settings("evaluate", why)
+    only_its_settings(cfg, "evaluate", "eval", why)
     evaluate(cfg)
 
 

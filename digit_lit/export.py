@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import no_added_settings, one_path, path_of
+from digit_lit.config import no_added_settings, one_path, only_its_settings, path_of
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import OutputError, atomic_write
@@ -138,7 +138,9 @@ def _restored_on_failure(path: Path) -> Iterator[None]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="export")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    no_added_settings("export", "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule")
+    why = "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule"
+    no_added_settings("export", why)
+    only_its_settings(cfg, "export", "export", why)
     ckpt = path_of(cfg, "ckpt_path", "give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export")
     out = cfg.get("out")
     out = export(ckpt, None if out in (None, "") else one_path("out", out))

@@ -149,3 +149,33 @@ def test_overwrite_that_cannot_remove_the_old_run_stops_the_run(tmp_path: Path) 
     assert line.startswith(f"error: cannot claim the run dir {run} (") and line.endswith("choose another hydra.run.dir")
     assert (run / "checkpoints" / "epoch_000.ckpt").read_bytes() == b"the old run's"
     assert not (run / "metrics.json").exists()
+
+
+def test_a_config_file_of_ones_own_brings_no_setting_the_command_lacks(tiny_onnx: Path, tmp_path: Path) -> None:
+    """A config file given with --config-dir/--config-name that sets threshold and temperature ran with exit 0, the
+    keys ignored in silence: a user would believe the threshold changed. (The verdict never did: the model's rule.)"""
+    (tmp_path / "mine.yaml").write_text("defaults:\n  - predict\n  - _self_\nthreshold: 0.01\ntemperature: 100.0\n")
+    res = cli(
+        "digit_lit.predict",
+        "--config-dir",
+        str(tmp_path),
+        "--config-name",
+        "mine",
+        f"model_path={tiny_onnx}",
+        "inputs=[x.png]",
+    )
+    assert one_line(res) == (
+        "error: predict has no setting threshold, temperature: the decision rule is the model's own; retrain to "
+        "change it"
+    )
+
+
+def test_no_inputs_and_a_download_switch_read_as_meant(tiny_onnx: Path, tmp_path: Path) -> None:
+    """`inputs=[]` was read as one empty path (`inputs[0]=[] must be ...`); evaluate read `data.download=no` as true,
+    tried the network and left empty folders."""
+    for given in ("inputs=[]", "inputs=null"):
+        res = cli("digit_lit.predict", f"model_path={tiny_onnx}", given)
+        assert one_line(res) == "error: no images to read: give inputs=[FILE_OR_DIR,...]"
+    res = cli("digit_lit.evaluate", f"ckpt_path={tiny_onnx}", f"data.data_dir={tmp_path}/data", "data.download=no")
+    assert one_line(res) == "error: data.download='no' must be true or false"
+    assert not (tmp_path / "data").exists()
