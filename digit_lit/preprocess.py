@@ -415,23 +415,35 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
 
 def ringed(mask: np.ndarray) -> bool:
     """Whether the ink is a loop drawn around a digit that touches it (see RING_DEPTH)."""
-    filled = ndimage.binary_fill_holes(mask)
-    if filled.sum() <= mask.sum():  # no loop
+    box = ndimage.find_objects(mask.astype(np.int32))[0]
+    filled = ndimage.binary_fill_holes(mask[box])
+    if filled.sum() <= mask[box].sum():  # no loop (most digits: worked out on the ink's box only, for speed)
         return False
-    deep = mask & (ndimage.distance_transform_edt(filled) > RING_DEPTH * stroke_width(mask))
-    if deep.sum() < RING_SHARE * mask.sum():
+    # the paper around the box counts as outside the loop: a stroke along the box's edge is not deep inside
+    depth = ndimage.distance_transform_edt(np.pad(filled, 1))[1:-1, 1:-1]
+    deep = mask[box] & (depth > RING_DEPTH * _picture_stroke_width(mask, box))
+    if deep.sum() < RING_SHARE * mask[box].sum():
         return False
-    return _extent(ndimage.find_objects(deep.astype(np.int32))[0]) >= RING_REACH * _extent(
-        ndimage.find_objects(filled.astype(np.int32))[0]
-    )
+    return _extent(ndimage.find_objects(deep.astype(np.int32))[0]) >= RING_REACH * _extent(box)
+
+
+def _picture_stroke_width(mask: np.ndarray, box: tuple[slice, slice]) -> float:
+    """`stroke_width(mask)`, worked out on the ink's `box` only (faster): the paper around it counted, nothing past
+    the picture's border."""
+    (h, w), (rows, cols) = mask.shape, box
+    pad = ((int(rows.start > 0), int(rows.stop < h)), (int(cols.start > 0), int(cols.stop < w)))
+    return stroke_width(np.pad(mask[box], pad))
 
 
 def runs_off(found: Ink) -> bool:
     """Whether a stroke of the digit crosses the picture's border (see CROSS_STRONG): a run of strong ink along the
     outermost row (or column) as long as a stroke crossing it, that goes on inwards beside the run. A curve lying along
     the border (a 7's bar, a 0's side) meets it in a longer run and is left alone."""
-    strong = found.mask & (found.grey >= CROSS_STRONG)
-    width = stroke_width(found.mask)
+    mask = found.mask
+    if not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()):
+        return False  # most pictures: the ink reaches no border
+    width = _picture_stroke_width(mask, ndimage.find_objects(mask.astype(np.int32))[0])
+    strong = mask & (found.grey >= CROSS_STRONG)
     depth = max(2, round(CROSS_DEPTH * width))
     lo, hi = CROSS_RUN[0] * width, CROSS_RUN[1] * width
     for side in (strong, strong[::-1], strong.T, strong.T[::-1]):  # each side turned to be row 0
