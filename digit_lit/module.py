@@ -290,13 +290,18 @@ class DigitClassifier(L.LightningModule):
     def configure_optimizers(self) -> Any:
         if self.optimizer is None:
             raise RuntimeError("DigitClassifier needs an optimizer factory to train")
-        optimizer = self.optimizer(params=self.parameters())
+        try:
+            optimizer = self.optimizer(params=self.parameters())
+        except (TypeError, ValueError) as exc:  # a setting of the wrong kind or range: model.optimizer.lr=abc, =-1
+            raise ConfigError(f"model.optimizer cannot be built ({exc}); check its settings") from exc
         if self.scheduler is None:
             return optimizer
         # the schedule is laid out over the whole run in advance (e.g. OneCycleLR)
         steps = self.trainer.estimated_stepping_batches
         try:
             scheduler = self.scheduler(optimizer, total_steps=steps)
+        except TypeError as exc:  # model.scheduler.max_lr=abc
+            raise ConfigError(f"model.scheduler cannot be built ({exc}); check its settings") from exc
         except (ValueError, ZeroDivisionError) as exc:  # OneCycleLR divides by the length of each phase
             raise ConfigError(
                 f"model.scheduler cannot be laid out over this run's {steps} optimizer steps "

@@ -4,6 +4,7 @@ turns the ways Lightning ends a run early into digit_lit errors."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 from digit_lit.checkpoint_io import AtomicCheckpointIO
 from digit_lit.config import instantiate
 from digit_lit.errors import ConfigError, Stopped
+from digit_lit.files import OutputError
 from digit_lit.lightning_quirks import skip_nvml_cuda_probe
 from digit_lit.rng_state import RandomState
 from digit_lit.run_settings import RunSettings
@@ -40,7 +42,22 @@ def resume_path(cfg: DictConfig) -> str | None:
 def make_trainer(cfg: DictConfig) -> L.Trainer:
     skip_nvml_cuda_probe()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    loggers = []
+    for name, node in (cfg.get("logger") or {}).items():
+        if node is None:
+            continue
+        logger = instantiate(node)
+        # checked now, not at the first figure it writes (a save_dir that is a file was a traceback inside fit); not
+        # made: fast_dev_run writes no logs
+        folder = Path(logger.log_dir).absolute()
+        there = next(p for p in (folder, *folder.parents) if p.exists())
+        if not there.is_dir() or not os.access(there, os.W_OK):
+            why = "Not a directory" if not there.is_dir() else "Permission denied"
+            raise OutputError(
+                f"cannot write the {name} logger's folder {logger.log_dir} ({why}: {there}); choose a writable "
+                f"logger.{name}.save_dir"
+            )
+        loggers.append(logger)
     # every run: the RNG states in each checkpoint (an exact resume), the settings it learns by (a resume with others
     # is refused), and checkpoints written atomically
     callbacks += [RandomState(), RunSettings(cfg)]
@@ -70,6 +87,10 @@ def stopped_cleanly(trainer: L.Trainer) -> Iterator[None]:
         raise
     except MisconfigurationException as exc:
         raise ConfigError(f"bad trainer settings: {str(exc).strip().splitlines()[0]}") from exc
+    except RuntimeError as exc:  # EarlyStopping's monitor names no metric the module logs
+        if "conditioned on metric" not in str(exc):
+            raise
+        raise ConfigError(f"callbacks.early_stopping.monitor: {str(exc).strip().splitlines()[0]}") from exc
 
 
 def stop_message(trainer: L.Trainer, what: str) -> str:

@@ -179,3 +179,29 @@ def test_no_inputs_and_a_download_switch_read_as_meant(tiny_onnx: Path, tmp_path
     res = cli("digit_lit.evaluate", f"ckpt_path={tiny_onnx}", f"data.data_dir={tmp_path}/data", "data.download=no")
     assert one_line(res) == "error: data.download='no' must be true or false"
     assert not (tmp_path / "data").exists()
+
+
+def test_settings_found_wrong_only_inside_fit_are_one_line(tiny_mnist: Path, tmp_path: Path) -> None:
+    """A misspelt early-stopping metric, a scheduler setting of the wrong kind and a logger folder that is a file were
+    tracebacks from inside `fit` (Lightning's RuntimeError, OneCycleLR's TypeError, the logger's NotADirectoryError)."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    cases = {
+        "callbacks.early_stopping.monitor=val/acx": "error: callbacks.early_stopping.monitor: Early stopping "
+        "conditioned on metric `val/acx` which is not available.",
+        "model.scheduler.max_lr=abc": "error: model.scheduler cannot be built (unsupported operand type(s) for /: "
+        "'str' and 'float'); check its settings",
+        f"logger.tensorboard.save_dir={afile}": f"error: cannot write the tensorboard logger's folder {afile}/mlp/ "
+        f"(Not a directory: {afile}); choose a writable logger.tensorboard.save_dir",
+    }
+    for k, (override, message) in enumerate(cases.items()):
+        args = [
+            "model=mlp",
+            "trainer.max_epochs=1",
+            *TINY,
+            f"paths.data_dir={tiny_mnist}",
+            f"hydra.run.dir={tmp_path}/{k}",
+        ]
+        args = [a for a in args if a != "logger=none"] + (["logger=tensorboard"] if "logger." in override else [])
+        line = one_line(cli("digit_lit.train", *args, override))
+        assert line.startswith(message), line
