@@ -68,8 +68,8 @@ RING_DEPTH = 1.5  # ink deeper than this many stroke widths inside the filled-in
 RING_SHARE = 0.05  # ... holding at least this share of its ink ...
 RING_REACH = 0.5  # ... and spanning at least this share of the filled-in mark's size: a digit inside, not a crossing
 RUNS_OFF = (
-    "ink runs off the picture's edge (a digit cut by the frame, or a stroke reaching in): photograph or crop the digit "
-    "whole, with paper around it"
+    "ink runs off the picture's edge (a digit cut by the frame, or a stroke reaching in): photograph, crop or draw the "
+    "digit whole, with paper around it"
 )
 UNDERLINED = "a line under the digit (an underline, a ruler's edge): write the digit alone, or crop the line off"
 
