@@ -55,10 +55,16 @@ def fail(err: DigitLitError) -> NoReturn:
     sys.exit(err.exit_code)
 
 
+class Terminated(BaseException):
+    """SIGTERM, on its way to `exit_cleanly` (which makes it Stopped: one line, status 143). A BaseException, as
+    KeyboardInterrupt is: the `except Exception` that turns one unreadable picture into its own error line (predict)
+    or one damaged cache file into a redraw (world.cached) must not swallow it."""
+
+
 @contextlib.contextmanager
 def sigterm_stops(message: Callable[[], str]) -> Iterator[None]:
-    """SIGTERM raises Stopped(message()), status 143: by default it ended the process without a word, its run dir
-    left half claimed (e.g. while `trainer.fit` draws the world in prepare_data, before Lightning installs its own
+    """SIGTERM raises Terminated(message()), then status 143: by default it ended the process without a word, its run
+    dir left half claimed (e.g. while `trainer.fit` draws the world in prepare_data, before Lightning installs its own
     handler). Where Lightning's handler is installed, it is in charge (it composes ours and lets the batch finish)."""
     main = os.getpid()
 
@@ -68,7 +74,7 @@ def sigterm_stops(message: Callable[[], str]) -> Iterator[None]:
             os.kill(os.getpid(), signum)
             return
         if signal.getsignal(signum) is handler:
-            raise Stopped(message(), signal.SIGTERM)
+            raise Terminated(message())
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
@@ -88,6 +94,8 @@ def exit_cleanly(main: Callable[..., T]) -> Callable[..., T]:
                 return main(*args, **kwargs)
         except KeyboardInterrupt:
             fail(Stopped("stopped by SIGINT (Ctrl+C)", signal.SIGINT))
+        except Terminated as stop:
+            fail(Stopped(str(stop), signal.SIGTERM))
         except Exception as exc:
             err: BaseException | None = exc
             while err is not None and not isinstance(err, DigitLitError):

@@ -16,6 +16,7 @@ import torch
 
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.paths import ROOT
+from tests.helpers.pictures import fake_digit_png
 
 PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
@@ -82,3 +83,31 @@ def test_sigterm_while_the_world_is_drawn(tiny_mnist: Path, tmp_path: Path) -> N
         "error: stopped by SIGTERM at epoch 0, step 0, before any checkpoint was written"
     ]
     assert not run.exists() and not list((tiny_mnist / "world").glob("*"))  # no run dir, no half-written cache
+
+
+def test_sigterm_stops_predict(tiny_onnx: Path, tmp_path: Path) -> None:
+    """SIGTERM while predict reads a folder: the signal landed inside the reading of one picture, whose `except
+    Exception` made it that picture's error ("unreadable image (stopped by SIGTERM)") and read on to the end, exit 1."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    first = fake_digit_png(folder / "0000.png", 7)
+    for k in range(1, 3000):
+        os.link(first, folder / f"{k:04d}.png")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    predict = subprocess.Popen(
+        [sys.executable, "-m", "digit_lit.predict", f"model_path={tiny_onnx}", f"inputs=[{folder}]"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        **PIPES,
+    )
+    try:
+        assert predict.stdout is not None
+        predict.stdout.readline()  # it is reading
+        predict.send_signal(signal.SIGTERM)
+        out, err = predict.communicate(timeout=60)
+    finally:
+        predict.kill()
+    assert predict.returncode == 143 and "Traceback" not in err, err[-3000:]
+    assert [line for line in err.splitlines() if line.strip()] == ["error: stopped by SIGTERM"]
+    assert len(out.splitlines()) < 2999 and "SIGTERM" not in out  # it stopped; no picture took the blame
