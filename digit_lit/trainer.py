@@ -47,6 +47,9 @@ def make_trainer(cfg: DictConfig) -> L.Trainer:
         if node is None:
             continue
         logger = instantiate(node)
+        loggers.append(logger)
+        if getattr(logger, "log_dir", None) is None:  # a logger that keeps no folder (W&B, MLflow, one's own)
+            continue
         # checked now, not at the first figure it writes (a save_dir that is a file was a traceback inside fit); not
         # made: fast_dev_run writes no logs
         folder = Path(logger.log_dir).absolute()
@@ -57,7 +60,6 @@ def make_trainer(cfg: DictConfig) -> L.Trainer:
                 f"cannot write the {name} logger's folder {logger.log_dir} ({why}: {there}); choose a writable "
                 f"logger.{name}.save_dir"
             )
-        loggers.append(logger)
     # every run: the RNG states in each checkpoint (an exact resume), the settings it learns by (a resume with others
     # is refused), and checkpoints written atomically
     callbacks += [RandomState(), RunSettings(cfg)]

@@ -205,3 +205,14 @@ def test_settings_found_wrong_only_inside_fit_are_one_line(tiny_mnist: Path, tmp
         args = [a for a in args if a != "logger=none"] + (["logger=tensorboard"] if "logger." in override else [])
         line = one_line(cli("digit_lit.train", *args, override))
         assert line.startswith(message), line
+
+    # a logger that keeps no folder (W&B's, MLflow's, one's own) is no folder to check
+    args = [
+        "model=linear",
+        "trainer.max_epochs=1",
+        *TINY,
+        f"paths.data_dir={tiny_mnist}",
+        f"hydra.run.dir={tmp_path}/own",
+    ]
+    res = cli("digit_lit.train", *args, "+logger.mine._target_=tests.helpers.probes.FolderlessLogger")
+    assert res.returncode == 0 and error_lines(res) == [], res.stderr[-3000:]

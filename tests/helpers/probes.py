@@ -99,3 +99,21 @@ class RecordSteps(L.Callback):
     def _write(trainer: L.Trainer, record: dict[str, Any]) -> None:
         with (Path(trainer.default_root_dir) / "steps.jsonl").open("a") as f:
             f.write(json.dumps(record) + "\n")
+
+
+class FolderlessLogger(L.pytorch.loggers.Logger):
+    """A logger that keeps no folder (as W&B's or MLflow's): its `log_dir` is Lightning's default, None."""
+
+    @property
+    def name(self) -> str:
+        return "folderless"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass
