@@ -32,10 +32,15 @@ STATIC = Path(str(files("digit_lit") / "static"))
 PAGE_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 
+MIN_UPLOAD_RATE = 10_000  # bytes/s: a body may take `timeout` s plus max_bytes at this rate (5 MB: 500 s) in all
+
+
 async def read_upload(request: Request, max_bytes: int, deadline: float) -> Upload:
     """The request as sent, for `uploads.parse` in a worker; a body over max_bytes is refused (413) once known, one
-    that has not arrived whole within `deadline` seconds (408): a client that sends headers and then nothing held its
-    place among the requests in flight for ever, and 64 such made the server answer everyone 503."""
+    that goes silent for `deadline` seconds, or is still arriving `deadline` s plus max_bytes at MIN_UPLOAD_RATE
+    after it began, is answered 408: a client that sends headers and then nothing held its place among the requests in
+    flight for ever, and 64 such made the server answer everyone 503. A slow but steady upload (a phone photo on a
+    weak link) goes on."""
     # hand-written rather than LitServe's max_payload_size, which reads up to the limit before a bare "Payload too
     # large": this refuses on Content-Length before reading, and says what the limit is
     too_large = FastAPIHTTPException(413, f"request body over the {max_bytes:,} byte limit; send a smaller picture")
@@ -50,14 +55,21 @@ async def read_upload(request: Request, max_bytes: int, deadline: float) -> Uplo
     except RequestError as exc:
         raise FastAPIHTTPException(exc.status, str(exc)) from None
     body = bytearray()
+    chunks = request.stream().__aiter__()
     try:
-        async with asyncio.timeout(deadline):
-            async for chunk in request.stream():
+        async with asyncio.timeout(deadline + max_bytes / MIN_UPLOAD_RATE):
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), deadline)
+                except StopAsyncIteration:
+                    break
                 body += chunk
                 if len(body) > max_bytes:
                     raise too_large
     except TimeoutError:
-        raise FastAPIHTTPException(408, f"the body did not arrive within {deadline:g} s; send it again") from None
+        raise FastAPIHTTPException(
+            408, f"the body stopped arriving (nothing for {deadline:g} s, or too slow); send it again"
+        ) from None
     except ClientDisconnect:  # gone mid-upload: no one to answer, and no traceback in the log for each one that goes
         raise FastAPIHTTPException(400, "the client closed the connection before the whole body arrived") from None
     return Upload(request.headers.get("content-type", ""), bytes(body), query)
