@@ -67,6 +67,10 @@ CROSS_DEPTH = 1.5  # ... and goes on inwards: strong ink this many stroke widths
 RING_DEPTH = 1.5  # ink deeper than this many stroke widths inside the filled-in mark ...
 RING_SHARE = 0.05  # ... holding at least this share of its ink ...
 RING_REACH = 0.5  # ... and spanning at least this share of the filled-in mark's size: a digit inside, not a crossing
+RINGED = (
+    "a loop with a stroke or a digit inside it (a digit circled, or a 0 slashed or barred, which reads as a circled "
+    "1): write the digit alone, without a circle or a slash"
+)
 RUNS_OFF = (
     "ink runs off the picture's edge (a digit cut by the frame, or a stroke reaching in): photograph, crop or draw the "
     "digit whole, with paper around it"
@@ -410,7 +414,7 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     if not found.cut and runs_off(found):
         raise PreprocessError(RUNS_OFF)
     if ringed(found.mask):
-        raise PreprocessError(CIRCLED)
+        raise PreprocessError(RINGED)
     return frame(found.grey, found.mask)
 
 

@@ -16,6 +16,7 @@ from digit_lit.constants import DIGIT_BOX, IMAGE_SIZE
 from digit_lit.preprocess import (
     CIRCLED,
     MNIST_STROKE,
+    RINGED,
     RUNS_OFF,
     UNDERLINED,
     PreprocessError,
@@ -598,7 +599,7 @@ def test_a_circle_touching_the_digit_is_refused() -> None:
     where a 0 holds no ink and an 8's crossing is a small blob: both still read."""
     seven = a_seven_on_paper()
     ImageDraw.Draw(seven).ellipse((60, 40, 240, 250), outline=25, width=8)  # through the 7's bar ends and its foot
-    with pytest.raises(PreprocessError, match=re.escape(CIRCLED)):
+    with pytest.raises(PreprocessError, match=re.escape(RINGED)):
         to_mnist(seven)
     zero = [(0.5 + 0.5 * np.sin(t), 0.5 - 0.5 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]
     for digit in (zero, EIGHT):
