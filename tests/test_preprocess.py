@@ -601,6 +601,11 @@ def test_a_circle_touching_the_digit_is_refused() -> None:
     ImageDraw.Draw(seven).ellipse((60, 40, 240, 250), outline=25, width=8)  # through the 7's bar ends and its foot
     with pytest.raises(PreprocessError, match=re.escape(RINGED)):
         to_mnist(seven)
+    slashed = Image.new("L", (300, 300), 235)  # a slashed 0: the same picture as a 1 in a circle touching it
+    ImageDraw.Draw(slashed).ellipse((100, 50, 200, 250), outline=25, width=9)
+    ImageDraw.Draw(slashed).line([(112, 225), (188, 75)], fill=25, width=9)
+    with pytest.raises(PreprocessError, match=re.escape(RINGED)):
+        to_mnist(slashed)
     zero = [(0.5 + 0.5 * np.sin(t), 0.5 - 0.5 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]
     for digit in (zero, EIGHT):
         ink = drawing((300, 300), (90, 40, 210, 260), 8.0, digit)
