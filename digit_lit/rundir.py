@@ -75,13 +75,25 @@ class ClaimRunDir(Callback):
         with _failing_in_one_line(sweep):
             if not isinstance(overwrite, bool):
                 raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            # an Optuna sweep draws its trials anew: a trial's dir may hold another trial's run, so none is resumed
+            drawn = "optuna" in str(OmegaConf.select(config, "hydra.sweeper._target_", default="")).lower()
+            if drawn and ckpt == "last":
+                raise ConfigError(
+                    "ckpt_path=last cannot resume an Optuna sweep (its trials are drawn anew); start it again with "
+                    "overwrite=true, or choose another hydra.sweep.dir"
+                )
             claim(sweep, resume=True, overwrite=False)  # the lock: one live sweep per sweep dir
             earlier = sorted(e.name for e in sweep.iterdir() if not _scaffolding(e) or e.name == "multirun.yaml")
             if earlier and ckpt != "last" and not overwrite:
+                resume = "" if drawn else "resume its jobs with ckpt_path=last, "
                 raise ConfigError(
-                    f"{sweep} already holds a sweep ({', '.join(earlier[:4])}); resume its jobs with ckpt_path=last, "
-                    "replace them with overwrite=true, or choose another hydra.sweep.dir"
+                    f"{sweep} already holds a sweep ({', '.join(earlier[:4])}); {resume}replace them with "
+                    "overwrite=true, or choose another hydra.sweep.dir"
                 )
+            if earlier and overwrite:  # the earlier sweep's jobs go, those past the new sweep's count too
+                for entry in sweep.iterdir():
+                    if entry.is_dir() and not entry.is_symlink() and entry.name != ".hydra" and _digit_lit_run(entry):
+                        _remove(entry)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.mode == RunMode.MULTIRUN and _rank() == 0:  # a single run's dir was claimed in on_run_start

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit.config import check_config, instantiate, no_added_settings
-from digit_lit.errors import command_line, exit_cleanly, sigterm_stops
+from digit_lit.errors import ConfigError, command_line, exit_cleanly, sigterm_stops
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,12 @@ def main(cfg: DictConfig) -> float | None:
     metrics = train(cfg)
     # the value an Optuna sweep optimises
     metric = cfg.get("optimized_metric")
+    # Hydra's sweeper needs a number: a None ended an Optuna sweep in a traceback ("No trials are completed yet")
+    if metric and metrics.get(metric) is None:
+        raise ConfigError(
+            f"optimized_metric={metric} was not measured by this run (it ended before its first validation, or "
+            "names no metric it logs); give the sweep's runs a validation"
+        )
     return metrics.get(metric) if metric else None
 
 

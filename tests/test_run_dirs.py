@@ -169,10 +169,11 @@ def test_a_sweep_dir_holds_one_sweep(tiny_mnist: Path, tmp_path: Path) -> None:
     ]
     assert {p: p.read_bytes() for p in record} == record  # Hydra's records of its jobs too
 
-    replaced = cli("digit_lit.train", *args[:-1], "seed=3,4", "overwrite=true")
+    replaced = cli("digit_lit.train", *args[:-1], "seed=3", "overwrite=true")  # one job where there were two
     assert replaced.returncode == 0, replaced.stderr[-3000:]
-    assert "seed=4" in (sweep / "1" / ".hydra" / "overrides.yaml").read_text()
-    assert (sweep / "1" / "train.log").read_text().count("done;") == 1  # the old job's outputs went first
+    assert "seed=3" in (sweep / "0" / ".hydra" / "overrides.yaml").read_text()
+    assert (sweep / "0" / "train.log").read_text().count("done;") == 1  # the old job's outputs went first
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0"]  # and the old sweep's second job too
 
     failing = tmp_path / "failing"
     bad = cli("digit_lit.train", *args[:-2], f"hydra.sweep.dir={failing}", "seed=1,abc")
