@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from digit_lit.data import load_split
 from digit_lit.detect import read_code
@@ -37,6 +37,7 @@ from digit_lit.preprocess import PreprocessError
 PAD = 280
 CODE_WIDTH = 840  # the page's code pad (static/app.js CODE_WIDTH), PAD tall
 CODE_LENGTHS = (3, 4, 6, 10)
+SEND_MARGIN = 8  # paper the page adds around what it sends (static/app.js SEND_MARGIN)
 
 
 def strokes(digit: np.ndarray, size: int) -> Image.Image:
@@ -65,9 +66,10 @@ def code_drawing(digits: np.ndarray) -> Image.Image:
 
 
 def png(drawing: Image.Image, width: int) -> bytes:
-    """The drawing shrunk to `width` (keeping its shape) as the page's canvas sends it."""
+    """The drawing shrunk to `width` (keeping its shape) as the page's canvas sends it, with paper around it."""
     buf = io.BytesIO()
-    drawing.resize((width, round(width * drawing.height / drawing.width)), Image.Resampling.BILINEAR).save(buf, "PNG")
+    small = drawing.resize((width, round(width * drawing.height / drawing.width)), Image.Resampling.BILINEAR)
+    ImageOps.expand(small, SEND_MARGIN, "white").save(buf, "PNG")
     return buf.getvalue()
 
 

@@ -34,7 +34,7 @@ from typing import TypeVar
 import httpx
 import numpy as np
 from omegaconf import OmegaConf
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from digit_lit.guard import Guard
 from digit_lit.predict import FORMATS
@@ -69,7 +69,8 @@ def drawing(lines: list[list[tuple[int, int]]], side: int) -> bytes:
     for line in lines:
         draw.line(line, fill="black", width=page_number(r"const STROKE = (\d+);"), joint="curve")
     buf = io.BytesIO()
-    img.resize((side, side), Image.Resampling.BILINEAR).save(buf, format="PNG")
+    small = img.resize((side, side), Image.Resampling.BILINEAR)
+    ImageOps.expand(small, page_number(r"const SEND_MARGIN = (\d+);"), "white").save(buf, format="PNG")  # app.js's
     return buf.getvalue()
 
 

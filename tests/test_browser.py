@@ -28,7 +28,18 @@ from digit_lit.train import train
 from tests.helpers.browser import chromium_path, launch_args, playwright_api, shown_percent, stroke, touch_stroke
 from tests.helpers.configs import compose_train
 from tests.helpers.paths import ROOT
-from tests.helpers.pictures import CODE_171, CODE_SEND_WIDTH, CODE_WIDTH, PAD, STROKES, drawn, encode, png_pixels
+from tests.helpers.pictures import (
+    CODE_171,
+    CODE_SEND_WIDTH,
+    CODE_WIDTH,
+    PAD,
+    SEND_MARGIN,
+    SEND_SIDE,
+    STROKES,
+    drawn,
+    encode,
+    png_pixels,
+)
 
 pytestmark = [pytest.mark.mnist, pytest.mark.browser]  # make test-fast leaves them out
 
@@ -155,6 +166,20 @@ def test_a_vertical_stroke_is_read_as_a_one(page: Any, guard: Guard) -> None:
     columns = np.flatnonzero(view.max(axis=0) > 128)
     rows = np.flatnonzero(view.max(axis=1) > 128)
     assert len(rows) >= 3 * len(columns), "the view is a tall thin stroke"
+
+
+def test_a_stroke_to_the_pads_edge_is_read(page: Any, guard: Guard) -> None:
+    """A 1 drawn from the pad's top edge: the pad's edge is paper, so the page sends the drawing with paper around it.
+    Sent as drawn, the stroke crossed the picture's edge and the server refused it as a digit cut by the frame."""
+    stroke(page, [(140, 1), (140, 200)])
+    sent = submit(page, lambda: page.click("#read"))
+    verdict = read_sent(guard, sent)  # no PreprocessError: read as a digit
+    expect_verdict(page, verdict)
+    with Image.open(io.BytesIO(sent)) as img:
+        grey = np.asarray(img.convert("L"))
+    side = SEND_SIDE + 2 * SEND_MARGIN
+    assert grey.shape == (side, side) and grey[:SEND_MARGIN].min() > 200  # paper along the top edge
+    assert verdict["digit"] == 1
 
 
 def screenshot(page: Any, name: str, tmp_path: Path) -> None:
@@ -314,7 +339,8 @@ def test_a_code_drawn_in_code_mode_is_read(page: Any, guard: Guard, tmp_path: Pa
     draw_code(page)
     sent = submit(page, lambda: page.get_by_role("button", name="Read code").click(), options={"mode": "code"})
     with Image.open(io.BytesIO(sent)) as img:
-        assert img.size == (CODE_SEND_WIDTH, round(CODE_SEND_WIDTH * PAD / CODE_WIDTH))
+        height = round(CODE_SEND_WIDTH * PAD / CODE_WIDTH)
+        assert img.size == (CODE_SEND_WIDTH + 2 * SEND_MARGIN, height + 2 * SEND_MARGIN)
     verdict = read_code_sent(guard, sent)
     expect_code_verdict(page, verdict)
     assert verdict["code"] == "171", verdict

@@ -11,6 +11,10 @@ const STROKE = 18; // pen width in pad pixels: about MNIST's stroke relative to 
 // working size) and reads as well (benchmarks/send_size.py --code; README: Serving).
 const CODE_WIDTH = 840;
 const CODE_SEND_WIDTH = 420;
+// The drawing is sent with this much paper around it (px, on each side of the SEND_SIDE square): the pad's edge is
+// paper, not a frame that cut the digit off, and the server refuses a digit whose stroke crosses the picture's edge
+// (preprocess.runs_off)
+const SEND_MARGIN = 8;
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -215,11 +219,15 @@ function readPad() {
   const asking = options();
   if (asking === null) return;
   const small = document.createElement("canvas");
-  small.width = mode === "code" ? CODE_SEND_WIDTH : SEND_SIDE;
-  small.height = Math.round(small.width * pad.height / pad.width);
+  const width = mode === "code" ? CODE_SEND_WIDTH : SEND_SIDE;
+  const height = Math.round(width * pad.height / pad.width);
+  small.width = width + 2 * SEND_MARGIN;
+  small.height = height + 2 * SEND_MARGIN;
   const sctx = small.getContext("2d");
+  sctx.fillStyle = "white";
+  sctx.fillRect(0, 0, small.width, small.height);
   sctx.imageSmoothingQuality = "high";
-  sctx.drawImage(pad, 0, 0, small.width, small.height);
+  sctx.drawImage(pad, SEND_MARGIN, SEND_MARGIN, width, height);
   const query = new URLSearchParams(asking).toString();
   small.toBlob((png) => ask(png, { "Content-Type": "image/png" }, query && `?${query}`), "image/png");
 }

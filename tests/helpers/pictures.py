@@ -24,7 +24,8 @@ def page_number(pattern: str, file: str = "app.js") -> int:
 
 PAD = page_number(r'<canvas id="pad" width="(\d+)"', "index.html")  # the drawing pad, in pixels
 PEN = page_number(r"const STROKE = (\d+);")  # its pen width
-SEND_SIDE = page_number(r"const SEND_SIDE = (\d+);")  # the side of the PNG the page sends
+SEND_SIDE = page_number(r"const SEND_SIDE = (\d+);")  # the side of the PNG the page sends ...
+SEND_MARGIN = page_number(r"const SEND_MARGIN = (\d+);")  # ... with this much paper added around it
 CODE_WIDTH = page_number(r"const CODE_WIDTH = (\d+);")  # the pad's width in code mode (as tall as in digit mode)
 CODE_SEND_WIDTH = page_number(r"const CODE_SEND_WIDTH = (\d+);")  # the width of the PNG it sends then
 
