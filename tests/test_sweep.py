@@ -9,6 +9,9 @@ import yaml
 from tests.helpers.cli import cli, error_lines
 from tests.helpers.noise import noise_in
 
+# a search of tiny trials: one batch of each stage
+TINY = ["debug=fast_dev_run", "logger=none", "callbacks.progress_bar=null", "data.val_size=100"]
+
 
 def test_optuna_sweep_two_trials(tiny_mnist: Path, tmp_path: Path) -> None:
     res = cli(
@@ -16,10 +19,7 @@ def test_optuna_sweep_two_trials(tiny_mnist: Path, tmp_path: Path) -> None:
         "hparams_search=mlp_optuna",
         "hydra.sweeper.n_trials=2",
         "hydra.sweeper.sampler.n_startup_trials=2",
-        "debug=fast_dev_run",
-        "logger=none",
-        "callbacks.progress_bar=null",
-        "data.val_size=100",
+        *TINY,
         f"paths.data_dir={tiny_mnist}",
         f"hydra.sweep.dir={tmp_path}/sweep",
         timeout=600,
@@ -56,10 +56,7 @@ def test_a_trial_that_measures_no_metric_is_one_line(tiny_mnist: Path, tmp_path:
         "hparams_search=mlp_optuna",
         "hydra.sweeper.n_trials=1",
         "optimized_metric=val/acx",
-        "debug=fast_dev_run",
-        "logger=none",
-        "callbacks.progress_bar=null",
-        "data.val_size=100",
+        *TINY,
         f"paths.data_dir={tiny_mnist}",
         f"hydra.sweep.dir={tmp_path}/sweep",
         timeout=600,
