@@ -121,17 +121,22 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"ckpt_path={ckpt} does not exist; give the path of a .ckpt file")
 
 
-def no_added_settings(command: str, why: str, kept: Callable[[str], bool] = lambda key: False) -> None:
+def no_added_settings(
+    command: str, why: str, kept: Callable[[str], bool] = lambda key: False, own: tuple[DictConfig, str] | None = None
+) -> None:
     """Refuse `+key=value` (and `++key=value`) overrides: Hydra adds any key so, and a command that never reads it
     would go on in silence (`predict +threshold=0.5`, `export +opset=7`, `train +seeds=3`); those `kept` says the
-    command reads are let through. `why` says what to do instead."""
+    command reads are let through. `why` says what to do instead. `own`: (cfg, the name of the command's config),
+    whose top-level keys must all be that config's (`only_its_settings`)."""
     overrides = HydraConfig.get().overrides.task
     added = [key for key in (o.lstrip("+").split("=")[0] for o in overrides if o.startswith("+")) if not kept(key)]
     if added:
         raise ConfigError(f"{command} has no setting {', '.join(added)}: {why}")
+    if own is not None:
+        only_its_settings(*own, command, why)
 
 
-def only_its_settings(cfg: DictConfig, command: str, config_name: str, why: str) -> None:
+def only_its_settings(cfg: DictConfig, config_name: str, command: str, why: str) -> None:
     """Refuse a top-level key the command's own config (conf/<config_name>.yaml) does not have: one a config file of
     the user's brings (`--config-dir D --config-name mine`, with `threshold: 0.01` in it) was ignored in silence, as
     `+threshold=` was before no_added_settings."""

@@ -17,7 +17,7 @@ from torchvision.datasets import FashionMNIST
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
 from digit_lit import report
-from digit_lit.config import no_added_settings, one_path, only_its_settings, path_of
+from digit_lit.config import no_added_settings, one_path, path_of
 from digit_lit.data import archives_present, load_split, world_test
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
@@ -133,9 +133,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    why = "conf/eval.yaml lists its settings (--cfg job prints them)"
-    no_added_settings("evaluate", why)
-    only_its_settings(cfg, "evaluate", "eval", why)
+    no_added_settings("evaluate", "conf/eval.yaml lists its settings (--cfg job prints them)", own=(cfg, "eval"))
     evaluate(cfg)
 
 

@@ -25,10 +25,10 @@ from omegaconf import DictConfig
 from torch import nn
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import no_added_settings, one_path, only_its_settings, path_of
+from digit_lit.config import no_added_settings, one_path, path_of
 from digit_lit.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
-from digit_lit.files import OutputError, atomic_write
+from digit_lit.files import atomic_write, cannot_write
 from digit_lit.guard import FORMAT, Guard
 from digit_lit.guard_onnx import INPUT, META_DIGEST, META_FORMAT, META_NET, META_RULE, OUTPUT, onnx_digest
 from digit_lit.models import members
@@ -110,28 +110,23 @@ def _restored_on_failure(path: Path) -> Iterator[None]:
     if not path.is_file():
         yield
         return
-    try:
-        fd, kept = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kept", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space"
-        ) from exc
+    kept = None
     try:
         try:
+            fd, kept = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kept", dir=path.parent)
+            os.close(fd)
             shutil.copy2(path, kept)
         except OSError as exc:
-            raise OutputError(
-                f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space"
-            ) from exc
+            raise cannot_write(path, exc) from exc
         try:
             yield
         except BaseException:
             os.replace(kept, path)
             raise
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(kept)
+        if kept is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(kept)
 
 
 @command_line
@@ -139,8 +134,7 @@ def _restored_on_failure(path: Path) -> Iterator[None]:
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
     why = "its settings are ckpt_path= and out=; the export carries the checkpoint's whole rule"
-    no_added_settings("export", why)
-    only_its_settings(cfg, "export", "export", why)
+    no_added_settings("export", why, own=(cfg, "export"))
     ckpt = path_of(cfg, "ckpt_path", "give ckpt_path=RUN/checkpoints/X.ckpt: the checkpoint to export")
     out = cfg.get("out")
     out = export(ckpt, None if out in (None, "") else one_path("out", out))

@@ -26,6 +26,10 @@ class OutputError(DigitLitError):
     """An output that cannot be written (read-only folder, full disk...)."""
 
 
+def cannot_write(path: str | os.PathLike[str], exc: OSError) -> OutputError:
+    return OutputError(f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space")
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes | memoryview | str) -> Path:
     """Write to a temporary file in the same folder, fsync it, then rename it over `path`.
 
@@ -52,9 +56,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | memoryview | str) -
             finally:
                 os.close(dir_fd)
     except OSError as exc:
-        raise OutputError(
-            f"cannot write {path} ({exc.strerror or exc}); choose a writable folder with free space"
-        ) from exc
+        raise cannot_write(path, exc) from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image, UnidentifiedImageError
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
-from digit_lit.config import model_of, no_added_settings, one_path, only_its_settings
+from digit_lit.config import model_of, no_added_settings, one_path
 from digit_lit.detect import check_expected_length, read_code
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.files import OutputError
@@ -136,8 +136,7 @@ def predict(model: str, inputs: Sequence[str], mode: str = "digit", expected_len
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    no_added_settings("predict", "the decision rule is the model's own; retrain to change it")
-    only_its_settings(cfg, "predict", "predict", "the decision rule is the model's own; retrain to change it")
+    no_added_settings("predict", "the decision rule is the model's own; retrain to change it", own=(cfg, "predict"))
     model = model_of(cfg, "give ckpt_path=RUN/checkpoints/X.ckpt or model_path=X.onnx")
     given = cfg.get("inputs")
     # none, or an empty list: "no images to read" (an empty list was read as one empty path)

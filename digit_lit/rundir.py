@@ -70,11 +70,9 @@ class ClaimRunDir(Callback):
         # must be refused here, before the first job's record is written over theirs
         if _rank() != 0:
             return
-        overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
-        sweep = Path(str(config.hydra.sweep.dir)).absolute()
+        ckpt, sweep = config.get("ckpt_path"), Path(str(config.hydra.sweep.dir)).absolute()
         with _failing_in_one_line(sweep):
-            if not isinstance(overwrite, bool):
-                raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            overwrite = _overwrite(config)
             # an Optuna sweep draws its trials anew: a trial's dir may hold another trial's run, so none is resumed
             drawn = "optuna" in str(OmegaConf.select(config, "hydra.sweeper._target_", default="")).lower()
             if drawn and ckpt == "last":
@@ -104,10 +102,9 @@ class ClaimRunDir(Callback):
     def _claim(self, config: DictConfig, run: Path) -> None:
         if _rank() != 0:  # Lightning's DDP workers re-run the command in the dir their rank 0 claimed
             return
-        overwrite, ckpt = config.get("overwrite", False), config.get("ckpt_path")
+        ckpt = config.get("ckpt_path")
         with _failing_in_one_line(run):
-            if not isinstance(overwrite, bool):
-                raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+            overwrite = _overwrite(config)
             paths = config.get("paths")
             if paths is not None and not OmegaConf.is_interpolation(paths, "output_dir"):
                 # the outputs go to paths.output_dir: set elsewhere, they went where no run was claimed (unlocked,
@@ -119,6 +116,13 @@ class ClaimRunDir(Callback):
                     )
             reads = Path(str(ckpt)).absolute() if ckpt not in (None, "last") else None
             claim(run, ckpt == "last", overwrite, reads)
+
+
+def _overwrite(config: DictConfig) -> bool:
+    overwrite = config.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"overwrite={overwrite!r} must be true or false")
+    return overwrite
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from digit_lit.config import model_of, no_added_settings, only_its_settings
+from digit_lit.config import model_of, no_added_settings
 from digit_lit.errors import ConfigError, command_line, exit_cleanly
 from digit_lit.guard import Guard
 from digit_lit.preprocess import MAX_PIXELS
@@ -126,9 +126,7 @@ def stop_on_sigterm() -> None:
 @hydra.main(version_base="1.3", config_path="conf", config_name="serve")
 @exit_cleanly
 def main(cfg: DictConfig) -> None:
-    why = "conf/serve.yaml lists its settings (--cfg job prints them)"
-    no_added_settings("serve", why)
-    only_its_settings(cfg, "serve", "serve", why)
+    no_added_settings("serve", "conf/serve.yaml lists its settings (--cfg job prints them)", own=(cfg, "serve"))
     model = check(cfg)
     guard = Guard.load(model)
     check_port_free(cfg.host, cfg.port)

@@ -77,13 +77,15 @@ def main(cfg: DictConfig) -> float | None:
     metrics = train(cfg)
     # the value an Optuna sweep optimises
     metric = cfg.get("optimized_metric")
+    if not metric:
+        return None
     # Hydra's sweeper needs a number: a None ended an Optuna sweep in a traceback ("No trials are completed yet")
-    if metric and metrics.get(metric) is None:
+    if metrics.get(metric) is None:
         raise ConfigError(
             f"optimized_metric={metric} was not measured by this run (it ended before its first validation, or "
             "names no metric it logs); give the sweep's runs a validation"
         )
-    return metrics.get(metric) if metric else None
+    return metrics[metric]
 
 
 if __name__ == "__main__":
