@@ -8,6 +8,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import digit_lit.quiet  # noqa: F401 - on import, silences third-party noise (see quiet.py)
@@ -79,13 +80,14 @@ def main(cfg: DictConfig) -> float | None:
     metric = cfg.get("optimized_metric")
     if not metric:
         return None
-    # Hydra's sweeper needs a number: a None ended an Optuna sweep in a traceback ("No trials are completed yet")
-    if metrics.get(metric) is None:
+    # a sweep's sweeper needs a number: a None ended an Optuna sweep in a traceback ("No trials are completed yet"); a
+    # single run that ended before its first validation returns None, as it measured nothing
+    if metrics.get(metric) is None and HydraConfig.get().mode == RunMode.MULTIRUN:
         raise ConfigError(
             f"optimized_metric={metric} was not measured by this run (it ended before its first validation, or "
             "names no metric it logs); give the sweep's runs a validation"
         )
-    return metrics[metric]
+    return metrics.get(metric)
 
 
 if __name__ == "__main__":
