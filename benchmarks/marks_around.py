@@ -1,4 +1,4 @@
-"""A digit with something else on the page: a circle or a cell around it, a pen lying beside it, an underline, a
+"""A digit with something else on the page: a circle (apart from it or touching it) or a cell around it, a pen lying beside it, an underline, a
 line through it, a finger's shadow, a shadow stripe across the page; or the page cut through the digit by the frame.
 
     python benchmarks/marks_around.py MODEL [--n 500] [--data-dir data]
@@ -39,6 +39,15 @@ def page(digit: np.ndarray) -> Image.Image:
 def circle(img: Image.Image, rng: np.random.Generator) -> None:
     jitter = rng.integers(-10, 11, 4)
     box = (45 + jitter[0], 45 + jitter[1], 255 + jitter[2], 255 + jitter[3])
+    ImageDraw.Draw(img).ellipse(box, outline=INK, width=int(rng.integers(4, 9)))
+
+
+def circle_touching(img: Image.Image, rng: np.random.Generator) -> None:
+    """A circle drawn tight around the digit's ink, through its ends: one mark with it."""
+    ink = np.argwhere(np.asarray(img) < 128)
+    (top, left), (bottom, right) = ink.min(0), ink.max(0)
+    grow = rng.integers(-4, 9, 4)  # the circle's box: the ink's, a little wider or narrower on each side
+    box = (left - 12 - grow[0], top - 6 - grow[1], right + 12 + grow[2], bottom + 6 + grow[3])
     ImageDraw.Draw(img).ellipse(box, outline=INK, width=int(rng.integers(4, 9)))
 
 
@@ -102,6 +111,7 @@ def cut_by_frame(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 CASES: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image | None] | None] = {
     "digit alone": None,
     "circled": circle,
+    "circle touching it": circle_touching,
     "in a printed cell": cell,
     "pen beside it": pen,
     "underlined": underline,
