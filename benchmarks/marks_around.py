@@ -1,5 +1,6 @@
-"""A digit with something else on the page: a circle (apart from it or touching it) or a cell around it, a pen lying beside it, an underline, a
-line through it, a finger's shadow, a shadow stripe across the page; or the page cut through the digit by the frame.
+"""A digit with something else on the page: a circle (apart from it or touching it) or a cell around it, a pen lying
+beside it, an underline, a line through it, a finger's shadow, a shadow stripe across the page; or the page cut through
+the digit by the frame.
 
     python benchmarks/marks_around.py MODEL [--n 500] [--data-dir data]
 
