@@ -156,6 +156,16 @@ def plots_for(metrics: dict[str, Any], samples: TestSamples | None, threshold: f
     return out
 
 
+def earlier_figures(run_dir: str | Path, prefix: str) -> dict[str, Any]:
+    """The figures starting with `prefix` in the run dir's metrics.json, as its last finish wrote them ({} when there
+    is none, or it cannot be read: a figure not measured is left out, never made up)."""
+    try:
+        earlier = json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in earlier.items() if k.startswith(prefix)} if isinstance(earlier, dict) else {}
+
+
 def finish(
     cfg: DictConfig,
     metrics: dict[str, Any],

@@ -27,7 +27,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from digit_lit import report
     from digit_lit.module import DigitClassifier
     from digit_lit.quiet import lightning_logs_once
-    from digit_lit.trainer import make_trainer, resume_path, stop_message, stopped_cleanly
+    from digit_lit.trainer import best_checkpoint, make_trainer, resume_path, stop_message, stopped_cleanly
 
     lightning_logs_once()
     resume = resume_path(cfg)
@@ -48,8 +48,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
         if model.val_acc_best.update_called:  # not in a run that ended before its first validation
             metrics["val/acc_best"] = float(model.val_acc_best.compute())
+        if resume and not any(key.startswith("val/") for key in metrics):
+            # resumed with nothing left to train (e.g. to run its test again): no validation ran, and metrics.json,
+            # written anew, lost the figures of the run's last one; they are kept from the one it replaces
+            metrics.update(report.earlier_figures(cfg.paths.output_dir, "val/"))
         if cfg.get("test"):
-            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            best = best_checkpoint(trainer)
             # fast_dev_run and runs without checkpoints test the weights in hand
             # verbose=False: Lightning's own table of test metrics would repeat report.finish's report
             with stopped_cleanly(trainer):

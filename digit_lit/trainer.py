@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from digit_lit.checkpoint_io import AtomicCheckpointIO
 from digit_lit.config import instantiate
-from digit_lit.errors import ConfigError, Stopped
+from digit_lit.errors import CheckpointError, ConfigError, Stopped
 from digit_lit.files import OutputError
 from digit_lit.lightning_quirks import skip_nvml_cuda_probe
 from digit_lit.rng_state import RandomState
@@ -93,6 +93,23 @@ def stopped_cleanly(trainer: L.Trainer) -> Iterator[None]:
         if "conditioned on metric" not in str(exc):
             raise
         raise ConfigError(f"callbacks.early_stopping.monitor: {str(exc).strip().splitlines()[0]}") from exc
+
+
+def best_checkpoint(trainer: L.Trainer) -> str:
+    """The run's best checkpoint, to test ("" when the run keeps none). A resumed run carries the path its checkpoint
+    recorded: in a run dir moved since (`hydra.run.dir=` its new place), that names the old place, and the test read
+    another run's file, or none. The best is then its namesake in this run's checkpoints/."""
+    saver = trainer.checkpoint_callback
+    best = saver.best_model_path if isinstance(saver, ModelCheckpoint) else ""
+    if not best or not saver.dirpath or Path(best).resolve().parent == Path(saver.dirpath).resolve():
+        return best
+    here = Path(saver.dirpath) / Path(best).name
+    if not here.is_file():
+        raise CheckpointError(
+            f"the best checkpoint this run recorded, {best}, is not in its {saver.dirpath}; copy it there, or test "
+            "another with digit_lit.evaluate"
+        )
+    return str(here)
 
 
 def stop_message(trainer: L.Trainer, what: str) -> str:

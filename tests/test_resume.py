@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,3 +79,23 @@ def test_resuming_with_other_settings_is_refused_in_one_line(
         assert message in line and line.endswith("resume with the settings it started with, or start a new run"), line
     res = cli("digit_lit.train", *run, "model.scheduler=null", "trainer.max_epochs=2", "ckpt_path=last")
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_a_moved_run_resumed_to_test_again_tests_its_own_best(tiny_mnist: Path, tmp_path: Path) -> None:
+    """A run dir moved since, resumed with nothing left to train (to run its test again): the checkpoint's recorded
+    best path named the old place (`cannot be resumed or tested from (no such file)`, or another run's file there),
+    and metrics.json, written anew, lost the figures of the run's last validation."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    args = [*TINY, "logger=none", "trainer.max_epochs=2", f"paths.data_dir={tiny_mnist}"]
+    first = cli("digit_lit.train", *args, f"hydra.run.dir={old}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = json.loads((old / "metrics.json").read_text())
+    old.rename(new)
+    again = cli("digit_lit.train", *args, f"hydra.run.dir={new}", "ckpt_path=last")
+    assert again.returncode == 0 and error_lines(again) == [], again.stderr[-3000:]
+    after = json.loads((new / "metrics.json").read_text())
+    assert Path(after["best_ckpt"]).parent == new / "checkpoints" and Path(after["best_ckpt"]).is_file()
+    assert after["test/acc"] == before["test/acc"]  # the same best weights tested
+    assert {k: v for k, v in after.items() if k.startswith("val/")} == {
+        k: v for k, v in before.items() if k.startswith("val/")
+    }
