@@ -43,12 +43,18 @@ def circle(img: Image.Image, rng: np.random.Generator) -> None:
     ImageDraw.Draw(img).ellipse(box, outline=INK, width=int(rng.integers(4, 9)))
 
 
+def ink_box(img: Image.Image) -> tuple[int, int, int, int]:
+    """The digit's ink on the page: top, left, bottom, right (the last two past its last row and column)."""
+    ink = np.argwhere(np.asarray(img) < 128)
+    (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
+    return int(top), int(left), int(bottom), int(right)
+
+
 def circle_touching(img: Image.Image, rng: np.random.Generator) -> None:
     """A circle drawn tight around the digit's ink, through its ends: one mark with it."""
-    ink = np.argwhere(np.asarray(img) < 128)
-    (top, left), (bottom, right) = ink.min(0), ink.max(0)
+    top, left, bottom, right = ink_box(img)
     grow = rng.integers(-4, 9, 4)  # the circle's box: the ink's, a little wider or narrower on each side
-    box = (left - 12 - grow[0], top - 6 - grow[1], right + 12 + grow[2], bottom + 6 + grow[3])
+    box = (left - 12 - grow[0], top - 6 - grow[1], right + 11 + grow[2], bottom + 5 + grow[3])
     ImageDraw.Draw(img).ellipse(box, outline=INK, width=int(rng.integers(4, 9)))
 
 
@@ -95,8 +101,7 @@ def shadow_stripe(img: Image.Image, rng: np.random.Generator) -> None:
 def cut_by_frame(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The page cut through the digit (photographed half outside the frame, cropped into): 40-75% of the digit kept,
     from one side drawn at random; paper on the other three sides."""
-    ink = np.argwhere(np.asarray(img) < 128)
-    (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
+    top, left, bottom, right = ink_box(img)
     keep = rng.uniform(0.4, 0.75)
     side = int(rng.integers(4))
     if side == 0:  # the top of the digit kept
@@ -112,7 +117,6 @@ def cut_by_frame(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 CASES: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image | None] | None] = {
     "digit alone": None,
     "circled": circle,
-    "circle touching it": circle_touching,
     "in a printed cell": cell,
     "pen beside it": pen,
     "underlined": underline,
@@ -120,6 +124,8 @@ CASES: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image | None
     "finger shadow": finger_shadow,
     "shadow stripe": shadow_stripe,
     "cut by the frame": cut_by_frame,
+    # last: a case's marks are drawn from its place in this list, so the earlier cases' figures stay as measured
+    "circle touching it": circle_touching,
 }
 
 
