@@ -57,7 +57,7 @@ MULTI_FRAME = "picture has more than one frame (an animation or a multi-page fil
 # a digit cut by the picture's edge (photographed half outside the frame, cropped into): its stroke crosses the border
 # at full strength and goes on inwards, where a whole digit's stroke at most ends at it. The bottom of a 7 so cut is a
 # sure 1, of an 8 a sure 0 (benchmarks/marks_around.py, "cut by the frame"); a picture cut to its digit (`Ink.cut`) is
-# left alone
+# left alone. These settings and the ring's below are chosen on validation digits: benchmarks/edge_checks.py
 CROSS_STRONG = 0.8  # a stroke's body: soft ink at least this strong (its soft edge lies below)
 CROSS_RUN = (0.4, 3.5)  # it meets the border in a run of this many stroke widths (a tip, or a slanted stroke) ...
 CROSS_DEPTH = 1.5  # ... and goes on inwards: strong ink this many stroke widths in from the border, beside the run
