@@ -53,6 +53,7 @@ SOFT_EDGE = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2
 DEEP_SCALES = (1.0, 255.0, 65535.0)
 DEEP_RULE = "save it as an 8- or 16-bit picture (or give levels 0-255, or floats in 0-1)"
 CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
+PEN_SPREAD = 48  # grey levels between the darkest and the lightest tenth of a pen's strokes on a clear canvas, at most
 MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
 # a digit cut by the picture's edge (photographed half outside the frame, cropped into): its stroke crosses the border
 # at full strength and goes on inwards, where a whole digit's stroke at most ends at it. The bottom of a 7 so cut is a
@@ -144,11 +145,16 @@ def _from_array(image: object) -> Image.Image:
 
 def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     """The paper to show a transparent picture on: white, unless it is a drawing on a clear canvas (mostly transparent)
-    in light strokes, which a dark-mode drawing app makes with its white pen: on white those would vanish."""
+    in light strokes, which a dark-mode drawing app makes with its white pen: on white those would vanish. A pen is
+    one colour (a canvas smooths its strokes' edges in their transparency); a dark digit whose white paper was made
+    transparent keeps its smooth edge opaque, light greys that may outnumber its dark core, and on black it read as
+    its outline (a 9 as a sure 8)."""
     alpha = np.asarray(rgba.getchannel("A"))
     drawn = alpha > 127
-    if drawn.mean() < 0.5 and drawn.any() and np.median(np.asarray(rgba.convert("L"))[drawn]) > 127:
-        return (0, 0, 0, 255)
+    if drawn.mean() < 0.5 and drawn.any():
+        darkest, lightest = np.percentile(np.asarray(rgba.convert("L"))[drawn], (10, 90))
+        if darkest > 127 and lightest - darkest <= PEN_SPREAD:
+            return (0, 0, 0, 255)
     return (255, 255, 255, 255)
 
 

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from digit_lit import paper, preprocess
@@ -105,6 +105,26 @@ def test_light_strokes_on_a_clear_canvas_are_read(pen: tuple[int, int, int], hid
     x = to_mnist(canvas(pen, hidden))
     assert_mnist_like(x)
     assert np.abs(x - to_mnist(canvas((0, 0, 0)))).max() < 0.1
+
+
+@pytest.mark.parametrize("blur", [0.5, 1.0, 1.5])
+@pytest.mark.parametrize("saved", ["RGBA", "palette PNG", "GIF"])
+def test_a_dark_digit_whose_white_paper_was_made_transparent_reads_as_on_paper(blur: float, saved: str) -> None:
+    """A soft-edged dark 7 on white, its exact white made transparent (a "remove background" tool, a PNG-8 or GIF's
+    transparent colour): the light greys of its edge stay opaque and outnumber its dark core. Shown on black as a
+    light pen's drawing would be, it read as its outline (an MNIST 9 as a sure 8)."""
+    small = Image.new("L", (28, 28), 255)
+    ImageDraw.Draw(small).line([(7, 6), (21, 6), (12, 23)], fill=0, width=2)
+    big = small.filter(ImageFilter.GaussianBlur(blur)).resize((112, 112), Image.Resampling.BILINEAR)
+    plain = Image.fromarray(np.pad(np.asarray(big), 20, constant_values=255))
+    buf = io.BytesIO()
+    if saved == "RGBA":
+        clear = plain.convert("RGBA")
+        clear.putalpha(Image.fromarray(np.where(np.asarray(plain) == 255, 0, 255).astype(np.uint8)))
+        clear.save(buf, "PNG")
+    else:
+        plain.convert("P").save(buf, "PNG" if saved == "palette PNG" else "GIF", transparency=255)
+    assert np.abs(to_mnist(Image.open(buf)) - to_mnist(plain)).max() < 1e-6
 
 
 def kept(picture: np.ndarray, ink: np.ndarray) -> float:
