@@ -85,7 +85,14 @@ class BodyAsSent(RegularRequestHandler):
 async def json_error(request: Request, exc: Exception) -> Response:
     """Every HTTP error as {"error": "one line"} (LitServe's and FastAPI's say {"detail": ...} or plain text)."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    detail, headers = str(exc.detail), exc.headers
+    if exc.status_code == 504:  # LitServe's "Request timed out": the server was busy, the picture may be fine
+        waited = request.app.state.timeout
+        detail = f"no worker was free to read it within {waited:g} s (server busy); retry in a moment"
+        headers = {**(headers or {}), "Retry-After": "1"}
+    elif exc.status_code == 405 and request.url.path == request.app.state.api_path:
+        detail = f"{request.method} reads nothing here: POST a picture to {request.app.state.api_path}"
+    return JSONResponse({"error": detail}, status_code=exc.status_code, headers=headers)
 
 
 class GuardServer(ls.LitServer):
@@ -99,6 +106,7 @@ class GuardServer(ls.LitServer):
         limit = (InFlightLimit, {"limit": max_in_flight, "path": api.api_path})
         super().__init__(api, middlewares=[limit], model_metadata=identity, disable_openapi_url=True, **kwargs)
         self.app.add_exception_handler(HTTPException, json_error)
+        self.app.state.timeout, self.app.state.api_path = float(self.timeout), api.api_path
         self.app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     def _register_internal_endpoints(self) -> None:
@@ -107,9 +115,9 @@ class GuardServer(ls.LitServer):
         ours = ("/", self.healthcheck_path)
         self.app.router.routes[:] = [r for r in self.app.router.routes if getattr(r, "path", None) not in ours]
         # the page is public like its /static files (a browser sends no API key); /health keeps LitServe's auth
-        self.app.add_api_route("/", self.page, methods=["GET"], include_in_schema=False)
+        self.app.add_api_route("/", self.page, methods=["GET", "HEAD"], include_in_schema=False)
         auth = [Depends(self.setup_auth())]
-        self.app.add_api_route(self.healthcheck_path, self.health, methods=["GET"], dependencies=auth)
+        self.app.add_api_route(self.healthcheck_path, self.health, methods=["GET", "HEAD"], dependencies=auth)
 
     def _register_api_endpoints(self, lit_api: ls.LitAPI, request_type: Any, response_type: Any) -> None:
         self._callback_runner.trigger_event(EventTypes.ON_SERVER_START.value, litserver=self)  # as LitServer does
@@ -139,5 +147,6 @@ class GuardServer(ls.LitServer):
         """200 with the model's identity once every worker has loaded it; 503 until then."""
         status = dict(self.workers_setup_status)
         ready = bool(status) and all(v == WorkerSetupStatus.READY for v in status.values())
-        body = {"status": "ok" if ready else "starting", "model": self.identity}
+        # max_bytes: the page shrinks a larger picture (a phone's photo) before sending it
+        body = {"status": "ok" if ready else "starting", "model": self.identity, "max_bytes": self.max_bytes}
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -227,6 +227,8 @@ def _base64(value: object) -> bytes:
     if not isinstance(value, str):
         raise RequestError(400, "image must be a base64 string (or a data:image/...;base64, URL)")
     text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    # line breaks are MIME's (GNU base64 wraps at 76 columns): taken out; anything else not base64 is refused
+    text = "".join(text.split())
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -253,4 +255,6 @@ def _array(value: object, limits: Limits) -> np.ndarray:
         raise RequestError(400, f"{shape_rule}, got {grey.ndim}-D {grey.dtype.name} values")
     if not (np.isfinite(grey).all() and grey.min() >= 0 and grey.max() <= 255):
         raise RequestError(400, f"{shape_rule}; some are outside 0-255")
+    if grey.min() < grey.max() <= 1:  # at 0-255 one colour: a mask, or floats in 0-1 (as Python's to_mnist takes)
+        raise RequestError(400, f"{shape_rule}; all of these lie within 0-1: for levels in 0-1, multiply by 255")
     return np.rint(grey).astype(np.uint8)

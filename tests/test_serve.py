@@ -19,6 +19,7 @@ from fastapi import HTTPException as FastAPIHTTPException
 from hydra import compose, initialize_config_dir
 from PIL import Image, ImageDraw
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -32,7 +33,7 @@ from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
 from digit_lit.serve import build, check
 from digit_lit.serve_api import GuardAPI
-from digit_lit.serve_http import read_upload
+from digit_lit.serve_http import json_error, read_upload
 from digit_lit.serve_process import Server, serving
 from digit_lit.uploads import MAX_EXPECTED_LENGTH, Limits, Upload
 from tests.helpers.cli import cli, error_lines
@@ -368,7 +369,13 @@ def test_a_batch_of_digits_and_codes_reads_each_as_alone(model: Path, guard: Gua
 
 def test_health_names_the_model_and_the_page_is_served(server: Server, guard: Guard) -> None:
     health = httpx.get(f"{server.url}/health")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "model": guard.identity}
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "model": guard.identity, "max_bytes": MAX_BYTES}  # the page shrinks to it
+    # a monitor's HEAD was 405; a GET of the API said only "Method Not Allowed"
+    for path in ("/", "/health"):
+        assert httpx.head(f"{server.url}{path}").status_code == 200, path
+    wrong = httpx.get(f"{server.url}/predict")
+    assert wrong.status_code == 405 and wrong.json() == {"error": "GET reads nothing here: POST a picture to /predict"}
     page = httpx.get(f"{server.url}/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
@@ -506,3 +513,16 @@ def test_a_body_that_never_arrives_is_answered_408() -> None:
         return upload.body
 
     assert asyncio.run(slow_upload()) == b"x" * 1000
+
+
+def test_a_request_no_worker_took_in_time_says_busy_and_when_to_retry() -> None:
+    """LitServe's 504 said only "Request timed out", as if the picture were at fault: now it says the server was busy
+    for `timeout` s, with Retry-After."""
+    app = Starlette()
+    app.state.timeout, app.state.api_path = 10.0, "/predict"
+    request = StarletteRequest({"type": "http", "method": "POST", "path": "/predict", "headers": [], "app": app})
+    answer = asyncio.run(json_error(request, HTTPException(504, "Request timed out")))
+    assert answer.status_code == 504 and answer.headers["retry-after"] == "1"
+    assert json.loads(answer.body) == {
+        "error": "no worker was free to read it within 10 s (server busy); retry in a moment"
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import httpx
 import numpy as np
@@ -169,3 +170,23 @@ def test_unknown_names_are_listed_briefly() -> None:
         with pytest.raises(RequestError, match=r"and [\d,]+ more") as err:
             parse(upload, LIMITS)
         assert err.value.status == 400 and len(str(err.value)) < 400, str(err.value)[:200]
+
+
+def test_base64_wrapped_in_lines_is_read_and_levels_in_0_1_are_named() -> None:
+    """GNU base64 wraps at 76 columns (MIME's lines): such an image was refused as "not valid base64". An array of
+    levels within 0-1 (floats as Python's to_mnist takes them, or a 0/1 mask) was read at 0-255 and answered "image
+    is blank" (422): now one line that says the scale."""
+    png = encode(drawn(STROKES["7"], 64))
+    b64 = base64.encodebytes(png).decode()  # 76 columns, "\n" after each line
+    assert "\n" in b64.rstrip("\n")
+    for text in (b64, b64.replace("\n", "\r\n")):
+        picture, _ = parse(Upload("application/json", json.dumps({"image": text}).encode()), LIMITS)
+        assert isinstance(picture, Image.Image) and picture.size == (64, 64)
+    with pytest.raises(RequestError, match="not valid base64"):
+        parse(Upload("application/json", json.dumps({"image": b64.replace("\n", "\n*")}).encode()), LIMITS)
+    for levels in ([[0.0, 0.4], [1.0, 0.0]], [[0, 1], [1, 0]]):
+        with pytest.raises(RequestError, match="all of these lie within 0-1: for levels in 0-1, multiply by 255") as e:
+            parse(Upload("application/json", json.dumps({"array": levels}).encode()), LIMITS)
+        assert e.value.status == 400
+    picture, _ = parse(Upload("application/json", b'{"array": [[0, 0], [0, 0]]}'), LIMITS)  # blank: the reader says so
+    assert picture.tolist() == [[0, 0], [0, 0]]
