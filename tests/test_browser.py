@@ -281,6 +281,8 @@ def test_a_phone_sized_touch_screen(browser: Any, server: Server, guard: Guard) 
         verdict = read_sent(guard, submit(page, lambda: page.get_by_role("button", name="Read digit").tap()))
         expect_verdict(page, verdict)
         assert verdict["digit"] == 1
+        # below the pad on a phone: the page scrolls the verdict into view (it stayed below the fold)
+        playwright_api().expect(page.locator("#decision")).to_be_in_viewport()
 
 
 def read_code_sent(guard: Guard, body: bytes, expected_length: int | None = None) -> dict[str, Any]:
@@ -437,3 +439,73 @@ def test_an_expected_length_that_is_no_number_is_not_dropped(page: Any) -> None:
     )
     expect(page.locator("#result")).to_be_hidden()
     assert page.evaluate("window.sent.length") == 0
+
+
+def test_a_verdict_goes_when_its_length_changes_or_a_picture_is_read_instead(
+    page: Any, guard: Guard, tmp_path: Path
+) -> None:
+    """A code read without a length, then a length typed: ACCEPTED stayed up for a question no longer asked. A
+    picture uploaded while a drawing is on the pad: its verdict showed beside the drawing, as if of it. Now the length
+    hides the verdict, and a picture clears the pad and is named in the status."""
+    expect = playwright_api().expect
+    page.get_by_role("radio", name="A code").check()
+    draw_code(page)
+    sent = submit(page, lambda: page.click("#read"), options={"mode": "code"})
+    expect_code_verdict(page, read_code_sent(guard, sent))
+    page.get_by_label("Expected length").press_sequentially("2")
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#status")).to_have_text("The expected length changed: read the code again.")
+
+    page.get_by_role("radio", name="One digit").check()
+    stroke(page, [(70, 50), (210, 50)])
+    stroke(page, [(210, 50), (120, 240)])
+    picture = tmp_path / "four.png"
+    picture.write_bytes(encode(drawn(STROKES["4"], 200)))
+    verdict = read_sent(guard, submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart"))
+    expect_verdict(page, verdict)
+    expect(page.locator("#status")).to_contain_text("four.png: ")
+    assert page.evaluate(  # the pad is blank paper: the 7 drawn on it is gone
+        "(() => { const d = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;"
+        " return d.every((v) => v === 255); })()"
+    )
+
+
+def test_two_dropped_files_or_a_link_read_nothing_and_say_so(page: Any) -> None:
+    """Two pictures dropped at once: the first was read and the second ignored in silence; a dropped link did nothing
+    and left the verdict before on screen."""
+    expect = playwright_api().expect
+    two = page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            for (const name of ["three.png", "eight.png"]) data.items.add(new File(["x"], name, { type: "image/png" }));
+            return data;
+        }"""
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": two})
+    expect(page.locator("#status")).to_have_text("Drop one picture at a time (2 were dropped): nothing was read.")
+    link = page.evaluate_handle(
+        "() => { const d = new DataTransfer(); d.setData('text/uri-list', 'https://example.com/7.png'); return d; }"
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": link})
+    expect(page.locator("#status")).to_contain_text("a link or text cannot be read")
+    assert page.evaluate("window.sent.length") == 0
+
+
+def test_a_photo_over_the_servers_limit_is_shrunk_and_read(page: Any, guard: Guard, tmp_path: Path) -> None:
+    """A phone's photo is often over the server's 5 MB: sent as it was it got 413. The page shrinks it first (the
+    server reads at 192 px anyway) and the verdict is the guard's on what was sent."""
+    expect = playwright_api().expect
+    expect(page.locator("#model")).to_contain_text("sha256")  # /health has told the page the limit
+    limit = page.evaluate("maxBytes")
+    rng = np.random.default_rng(0)
+    photo = np.asarray(drawn(STROKES["4"], 2000), dtype=np.int16) + rng.integers(-20, 21, (2000, 2000, 3))  # grain
+    picture = tmp_path / "four.png"
+    picture.write_bytes(encode(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))))
+    assert picture.stat().st_size > limit, "the photo must be over the limit"
+    sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart")
+    assert len(sent) <= limit
+    with Image.open(io.BytesIO(sent)) as img:
+        assert max(img.size) == 1600
+    verdict = read_sent(guard, sent)
+    expect_verdict(page, verdict)
+    assert verdict["digit"] == 4

@@ -15,6 +15,9 @@ const CODE_SEND_WIDTH = 420;
 // paper, not a frame that cut the digit off, and the server refuses a digit whose stroke crosses the picture's edge
 // (preprocess.runs_off)
 const SEND_MARGIN = 8;
+// A picture over the server's byte limit (GET /health: max_bytes; a phone's photo is often 5-12 MB) is shrunk to this
+// longest side before it is sent: the server reads every picture at 192 px (preprocess.WORK_SIDE) anyway
+const UPLOAD_SIDE = 1600;
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -31,6 +34,7 @@ let last = null;
 // overtaken by a newer, or asked before the pad was cleared, drawn on or switched to the other mode) is dropped, so
 // the page never shows ACCEPTED for what is no longer on it.
 let asked = 0;
+let maxBytes = null; // the server's limit on a request body, once /health has said it
 
 // the verdict on screen, if any, no longer belongs to what the page holds; answers still on their way are dropped
 function forget() {
@@ -116,6 +120,7 @@ function showKind(kind) {
   for (const id of ["code-reading", "code-details"]) $(id).hidden = kind !== "code";
 }
 
+// each shows its answer and returns the line the status says of it
 function showCode(answer) {
   const accepted = answer.accepted === true;
   showKind("code");
@@ -140,15 +145,23 @@ function showCode(answer) {
     item.querySelector(".ok").textContent = read.accepted ? "✓ sure" : "✗ unsure";
     list.append(item);
   });
-  $("result").hidden = false;
-  say(accepted ? `Read ${answer.code}: accepted.` : `Refused: ${answer.reason}.`, accepted ? "ok" : "no");
+  return accepted ? `Read ${answer.code}: accepted.` : `Refused: ${answer.reason}.`;
 }
 
-function show(answer) {
-  if ("code" in answer) {
-    showCode(answer);
-    return;
-  }
+// the verdict in view: on a phone it lies below the pad
+function reveal() {
+  $($("result").hidden ? "status" : "verdict").scrollIntoView({ block: "nearest" });
+}
+
+// `source`: the file read, named in the status (a picture's verdict is not the pad's)
+function show(answer, source) {
+  const line = "code" in answer ? showCode(answer) : showDigit(answer);
+  $("result").hidden = false;
+  say(source ? `${source}: ${line}` : line, answer.accepted === true ? "ok" : "no");
+  reveal();
+}
+
+function showDigit(answer) {
   const accepted = answer.accepted === true;
   showKind("digit");
   showDecision(accepted);
@@ -168,12 +181,10 @@ function show(answer) {
     item.querySelector(".p").textContent = percent(p);
     list.append(item);
   }
-  $("result").hidden = false;
-  say(accepted ? `Read ${answer.digit}: accepted.` : `Refused: best guess ${answer.digit}, not sure enough.`,
-      accepted ? "ok" : "no");
+  return accepted ? `Read ${answer.digit}: accepted.` : `Refused: best guess ${answer.digit}, not sure enough.`;
 }
 
-async function ask(body, headers = {}, query = "") {
+async function ask(body, headers = {}, query = "", source = "") {
   forget(); // the verdict shown was for the question before
   const mine = asked;
   say("Reading…");
@@ -183,12 +194,18 @@ async function ask(body, headers = {}, query = "") {
     const answer = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
     if (mine !== asked) return; // overtaken: a newer question, a cleared pad, the other mode
     if (!response.ok) {
-      say(`Cannot read it: ${answer.error || response.status}`, "error");
+      // busy (503) or no worker in time (504): the picture may be fine
+      const busy = response.status === 503 || response.status === 504;
+      say(`${busy ? "The server is busy" : "Cannot read it"}: ${answer.error || response.status}`, "error");
+      reveal();
       return;
     }
-    show(answer);
+    show(answer, source);
   } catch (err) {
-    if (mine === asked) say(`The server cannot be reached (${err.message}); try again.`, "error");
+    if (mine === asked) {
+      say(`The server cannot be reached (${err.message}); try again.`, "error");
+      reveal();
+    }
   } finally {
     if (mine === asked) $("read").disabled = false;
   }
@@ -232,14 +249,45 @@ function readPad() {
   small.toBlob((png) => ask(png, { "Content-Type": "image/png" }, query && `?${query}`), "image/png");
 }
 
-function readFile(file) {
+// a picture over the server's limit, shrunk to UPLOAD_SIDE (turned upright as its EXIF says, which the sent copy
+// then no longer needs), as JPEG for a photo and PNG otherwise (a transparent drawing stays transparent), or JPEG
+// when the PNG is still over the limit (a grainy photo)
+async function shrunk(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const c = canvas.getContext("2d");
+  c.imageSmoothingQuality = "high";
+  c.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const encode = (type) => new Promise((done) => canvas.toBlob(done, type, 0.92));
+  let blob = await encode(file.type === "image/jpeg" ? "image/jpeg" : "image/png");
+  if (blob.size > maxBytes) blob = await encode("image/jpeg");
+  return new File([blob], file.name, { type: blob.type });
+}
+
+async function readFile(file) {
   if (!file) return;
   const asking = options();
   if (asking === null) return;
+  clearPad(); // the verdict is for the picture: a drawing left on the pad would seem to be what was read
+  forget();
+  let sent = file;
+  if (maxBytes !== null && file.size > maxBytes) {
+    try {
+      sent = await shrunk(file);
+    } catch {
+      say(`${file.name} is over the server's ${(maxBytes / 1e6).toFixed(0)} MB limit and cannot be shrunk here: `
+          + "save it smaller (e.g. 1600 px wide) and upload that.", "error");
+      reveal();
+      return;
+    }
+  }
   const form = new FormData();
-  form.append("file", file, file.name);
+  form.append("file", sent, file.name);
   for (const [name, value] of Object.entries(asking)) form.append(name, value);
-  ask(form);
+  ask(form, {}, "", file.name);
 }
 
 $("read").addEventListener("click", readPad);
@@ -255,6 +303,11 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
     say(mode === "code" ? "Code mode: write the digits side by side on one line." : "Digit mode: draw one digit.");
   });
 }
+$("length").addEventListener("input", () => {
+  if ($("result").hidden && !$("read").disabled) return;
+  forget(); // the verdict shown, or on its way, was asked with the length before
+  say("The expected length changed: read the code again.");
+});
 $("length").addEventListener("keydown", (event) => {
   if (event.key === "Enter") { readPad(); event.preventDefault(); }
 });
@@ -271,12 +324,23 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (event) => {
   event.preventDefault();
   drop.classList.remove("over");
-  readFile(event.dataTransfer.files[0]);
+  const dropped = event.dataTransfer.files;
+  if (dropped.length !== 1) {
+    forget();
+    say(dropped.length
+      ? `Drop one picture at a time (${dropped.length} were dropped): nothing was read.`
+      : "Drop a picture file (PNG, JPEG, ...): a link or text cannot be read; save the picture, then drop the file.",
+    "error");
+    reveal();
+    return;
+  }
+  readFile(dropped[0]);
 });
 
 fetch("/health")
   .then((r) => r.json())
-  .then(({ model }) => {
+  .then(({ model, max_bytes: limit }) => {
+    maxBytes = limit;
     $("model").textContent =
       `Model: ${model.model} · sha256 ${model.sha256.slice(0, 12)}… · accepts at ${percent(model.threshold)} or more`;
   })
