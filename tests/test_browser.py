@@ -509,3 +509,17 @@ def test_a_photo_over_the_servers_limit_is_shrunk_and_read(page: Any, guard: Gua
     verdict = read_sent(guard, sent)
     expect_verdict(page, verdict)
     assert verdict["digit"] == 4
+
+
+def test_a_pasted_picture_is_read(page: Any, guard: Guard) -> None:
+    """Ctrl+V of a copied picture (a screenshot) did nothing; now it is read as a dropped one."""
+    png = encode(drawn(STROKES["0"], 150))
+    pasted = """(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], "image.png", { type: "image/png" }));
+        document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+    }"""
+    sent = submit(page, lambda: page.evaluate(pasted, base64.b64encode(png).decode()), "multipart")
+    assert sent == png
+    expect_verdict(page, read_sent(guard, sent))

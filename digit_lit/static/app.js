@@ -337,6 +337,16 @@ drop.addEventListener("drop", (event) => {
   readFile(dropped[0]);
 });
 
+// a picture dropped beside the pad is not opened in place of the page (the browser's own way with a dropped file)
+for (const name of ["dragover", "drop"]) document.addEventListener(name, (event) => event.preventDefault());
+// a picture pasted (Ctrl+V from a screenshot or a copied image) is read as one dropped
+document.addEventListener("paste", (event) => {
+  const pictures = [...event.clipboardData.files].filter((file) => file.type.startsWith("image/"));
+  if (!pictures.length) return; // text pasted into the length field stays its own
+  event.preventDefault();
+  readFile(pictures[0]);
+});
+
 fetch("/health")
   .then((r) => r.json())
   .then(({ model, max_bytes: limit }) => {
