@@ -523,3 +523,26 @@ def test_a_pasted_picture_is_read(page: Any, guard: Guard) -> None:
     sent = submit(page, lambda: page.evaluate(pasted, base64.b64encode(png).decode()), "multipart")
     assert sent == png
     expect_verdict(page, read_sent(guard, sent))
+
+
+def test_a_transparent_picture_over_the_limit_stays_transparent(page: Any, guard: Guard, tmp_path: Path) -> None:
+    """A drawing on a clear canvas, over the limit even at 1600 px: as JPEG its clear paper would turn black (the
+    digit's ink on black: nothing to read); it is sent smaller, as PNG, still transparent."""
+    expect = playwright_api().expect
+    expect(page.locator("#model")).to_contain_text("sha256")
+    limit = page.evaluate("maxBytes")
+    rng = np.random.default_rng(1)
+    ink = np.asarray(drawn(STROKES["4"], 2000).convert("L")) < 128
+    rgba = rng.integers(0, 256, (2000, 2000, 4), dtype=np.uint8)  # a grainy clear canvas: colour, faint alpha
+    rgba[..., 3] = rng.integers(0, 41, (2000, 2000))
+    rgba[ink] = (0, 0, 0, 255)
+    picture = tmp_path / "four.png"
+    picture.write_bytes(encode(Image.fromarray(rgba, "RGBA")))
+    assert picture.stat().st_size > limit
+    sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart")
+    assert len(sent) <= limit
+    with Image.open(io.BytesIO(sent)) as img:
+        assert img.format == "PNG" and img.mode == "RGBA" and max(img.size) < 1600
+    verdict = read_sent(guard, sent)
+    expect_verdict(page, verdict)
+    assert verdict["digit"] == 4

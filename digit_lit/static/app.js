@@ -250,20 +250,34 @@ function readPad() {
 }
 
 // a picture over the server's limit, shrunk to UPLOAD_SIDE (turned upright as its EXIF says, which the sent copy
-// then no longer needs), as JPEG for a photo and PNG otherwise (a transparent drawing stays transparent), or JPEG
-// when the PNG is still over the limit (a grainy photo)
+// then no longer needs), as JPEG for a photo and PNG otherwise (a transparent drawing stays transparent: the server
+// chooses the paper under it); a PNG still over the limit goes as JPEG when it is opaque (a grainy photo), else
+// smaller (JPEG would put black under its transparent paper)
 async function shrunk(file) {
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-  const c = canvas.getContext("2d");
-  c.imageSmoothingQuality = "high";
-  c.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const c = canvas.getContext("2d", { willReadFrequently: true });
+  const draw = (side) => {
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    c.imageSmoothingQuality = "high";
+    c.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  };
   const encode = (type) => new Promise((done) => canvas.toBlob(done, type, 0.92));
+  draw(UPLOAD_SIDE);
   let blob = await encode(file.type === "image/jpeg" ? "image/jpeg" : "image/png");
-  if (blob.size > maxBytes) blob = await encode("image/jpeg");
+  if (blob.size > maxBytes) {
+    const alpha = c.getImageData(0, 0, canvas.width, canvas.height).data;
+    let opaque = true;
+    for (let i = 3; i < alpha.length && opaque; i += 4) opaque = alpha[i] === 255;
+    for (let side = UPLOAD_SIDE; blob.size > maxBytes && !opaque && side > 200; side = Math.round(side / 2)) {
+      draw(side / 2);
+      blob = await encode("image/png");
+    }
+    if (opaque) blob = await encode("image/jpeg");
+  }
+  if (blob.size > maxBytes) throw new Error("still over the limit");
   return new File([blob], file.name, { type: blob.type });
 }
 
