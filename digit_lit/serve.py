@@ -3,7 +3,8 @@
     POST /predict   a picture (multipart field `file`, a raw image body, or JSON: see digit_lit/uploads.py)
                     -> {"digit", "confidence", "top3", "accepted", "model": {...}, "view": "<28x28 PNG, base64>"}
     GET  /          a page to draw a digit on, or drop a picture
-    GET  /health    {"status": "ok", "model": {"model", "sha256", "threshold"}} once every worker has loaded it
+    GET  /health    {"status": "ok", "model": {"model", "sha256", "threshold"}, "max_bytes"} once every worker has
+                    loaded it (max_bytes: the body limit, which the page shrinks a larger picture to)
 
 Settings in conf/serve.yaml (host, port, workers, batching, timeouts, limits). The model is loaded and checked here
 before any process starts, so an invalid model is one line and exit 2, and no server.
