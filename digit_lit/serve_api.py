@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,19 @@ from digit_lit.guard import Guard, GuardError
 from digit_lit.predict import unreadable
 from digit_lit.preprocess import PreprocessError, to_mnist
 from digit_lit.uploads import Limits, Picture, RequestError, Upload, parse
+
+LITSERVE_ADVICE = "by providing the `timeout` argument to LitServe(..., timeout=30)"
+
+
+class OwnSettingsInLog(logging.Filter):
+    """LitServe's log line for a request that waited too long tells the operator to pass `timeout` to its constructor,
+    which digit_lit calls: the setting is serve's `timeout=` (conf/serve.yaml)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if LITSERVE_ADVICE in message:
+            record.msg, record.args = message.replace(LITSERVE_ADVICE, "with serve's timeout= (conf/serve.yaml)"), ()
+        return True
 
 
 def digit_view(guard: Guard, picture: Picture) -> np.ndarray:
@@ -103,6 +117,8 @@ class GuardAPI(ls.LitAPI):
         self.guard: Guard | None = None
 
     def setup(self, device: str) -> None:
+        # the worker's queue loop logs a request that waited too long (in this process)
+        logging.getLogger("litserve.loops.simple_loops").addFilter(OwnSettingsInLog())
         guard = Guard.load(self.model_path)
         if guard.identity["sha256"] != self.sha256:
             raise GuardError(f"{self.model_path} changed after the server checked it (sha256 differs); start it again")

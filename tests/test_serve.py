@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from starlette.routing import Route
 from digit_lit.detect import choose, read_candidates, read_code
 from digit_lit.errors import ConfigError
 from digit_lit.export import export
-from digit_lit.guard import Guard
+from digit_lit.guard import Guard, GuardError
 from digit_lit.in_flight import InFlightLimit
 from digit_lit.predict import read_file
 from digit_lit.preprocess import to_mnist
@@ -526,3 +527,28 @@ def test_a_request_no_worker_took_in_time_says_busy_and_when_to_retry() -> None:
     assert json.loads(answer.body) == {
         "error": "no worker was free to read it within 10 s (server busy); retry in a moment"
     }
+
+
+def test_litserves_timeout_log_names_serves_own_setting() -> None:
+    """The worker's log line for a request that waited too long pointed at `LitServe(..., timeout=30)`, a call the
+    operator never writes; it names serve's `timeout=` now."""
+    from litserve.loops import simple_loops
+
+    api = GuardAPI("no-such-model.onnx", "0" * 64, Limits(max_bytes=1000, max_pixels=1000), 1, 0.0)
+    with pytest.raises(GuardError):  # no such model: the filter is in place before the model loads
+        api.setup("cpu")
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    simple_loops.logger.addHandler(handler)
+    try:
+        simple_loops.logger.error(
+            "Request 1 was waiting in the queue for too long (10 seconds) and has been timed out. You can adjust the "
+            "timeout by providing the `timeout` argument to LitServe(..., timeout=30)."
+        )
+    finally:
+        simple_loops.logger.removeHandler(handler)
+    assert seen == [
+        "Request 1 was waiting in the queue for too long (10 seconds) and has been timed out. You can adjust the "
+        "timeout with serve's timeout= (conf/serve.yaml)."
+    ]
