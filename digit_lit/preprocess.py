@@ -53,7 +53,9 @@ SOFT_EDGE = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2
 DEEP_SCALES = (1.0, 255.0, 65535.0)
 DEEP_RULE = "save it as an 8- or 16-bit picture (or give levels 0-255, or floats in 0-1)"
 CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or crop the picture inside the frame"
-PEN_SPREAD = 48  # grey levels between the darkest and the lightest tenth of a pen's strokes on a clear canvas, at most
+# the drawn pixels of a transparent picture whose rim's median grey level lies above this share of them (or below
+# 1 - it) keep the smooth edge of a paper made transparent: light (dark) paper
+RIM_RANK = 0.8
 MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
 # a digit cut by the picture's edge (photographed half outside the frame, cropped into): its stroke crosses the border
 # at full strength and goes on inwards, where a whole digit's stroke at most ends at it. The bottom of a 7 so cut is a
@@ -145,17 +147,23 @@ def _from_array(image: object) -> Image.Image:
 
 def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     """The paper to show a transparent picture on: white, unless it is a drawing on a clear canvas (mostly transparent)
-    in light strokes, which a dark-mode drawing app makes with its white pen: on white those would vanish. A pen is
-    one colour (a canvas smooths its strokes' edges in their transparency); a dark digit whose white paper was made
-    transparent keeps its smooth edge opaque, light greys that may outnumber its dark core, and on black it read as
-    its outline (a 9 as a sure 8)."""
+    in light strokes (a dark-mode drawing app's white pen: on white those would vanish), or a light digit whose dark
+    paper was made transparent. A paper made transparent leaves its smooth edge on the drawn pixels' rim, at one end
+    of their grey levels (RIM_RANK): light greys around a dark digit whose white paper was cleared (shown on black it
+    read as its outline, a 9 as a sure 8), dark ones around a light digit whose black paper was. A pen on a clear
+    canvas smooths its edge in the transparency, so its rim is as its strokes (a chalk's grain, a second colour, a
+    fading stroke alike): then the strokes' own lightness says."""
     alpha = np.asarray(rgba.getchannel("A"))
     drawn = alpha > 127
-    if drawn.mean() < 0.5 and drawn.any():
-        darkest, lightest = np.percentile(np.asarray(rgba.convert("L"))[drawn], (10, 90))
-        if darkest > 127 and lightest - darkest <= PEN_SPREAD:
-            return (0, 0, 0, 255)
-    return (255, 255, 255, 255)
+    if not drawn.any() or drawn.mean() >= 0.5:
+        return (255, 255, 255, 255)
+    grey = np.asarray(rgba.convert("L"))
+    rim = grey[drawn & ~ndimage.binary_erosion(drawn, structure=np.ones((3, 3), bool))]
+    level, levels = np.median(rim), grey[drawn]
+    rank = (np.count_nonzero(levels < level) + 0.5 * np.count_nonzero(levels == level)) / levels.size
+    if rank >= RIM_RANK or rank <= 1 - RIM_RANK:
+        return (255, 255, 255, 255) if rank >= RIM_RANK else (0, 0, 0, 255)
+    return (0, 0, 0, 255) if np.median(levels) > 127 else (255, 255, 255, 255)
 
 
 def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:

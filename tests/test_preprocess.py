@@ -107,24 +107,81 @@ def test_light_strokes_on_a_clear_canvas_are_read(pen: tuple[int, int, int], hid
     assert np.abs(x - to_mnist(canvas((0, 0, 0)))).max() < 0.1
 
 
+def soft_seven(blur: float, light: bool = False) -> Image.Image:
+    """A soft-edged 7 (blurred, enlarged 4x) on a 152-px page: dark on white, or light on black."""
+    small = Image.new("L", (28, 28), 255)
+    ImageDraw.Draw(small).line([(7, 6), (21, 6), (12, 23)], fill=0, width=2)
+    big = np.pad(np.asarray(small.filter(ImageFilter.GaussianBlur(blur)).resize((112, 112))), 20, constant_values=255)
+    return Image.fromarray(255 - big if light else big)
+
+
+def cleared(plain: Image.Image, keep: np.ndarray) -> Image.Image:
+    """`plain` with its pixels outside `keep` made transparent (a remove-background tool)."""
+    clear = plain.convert("RGBA")
+    clear.putalpha(Image.fromarray(np.where(keep, 255, 0).astype(np.uint8)))
+    return clear
+
+
 @pytest.mark.parametrize("blur", [0.5, 1.0, 1.5])
 @pytest.mark.parametrize("saved", ["RGBA", "palette PNG", "GIF"])
 def test_a_dark_digit_whose_white_paper_was_made_transparent_reads_as_on_paper(blur: float, saved: str) -> None:
     """A soft-edged dark 7 on white, its exact white made transparent (a "remove background" tool, a PNG-8 or GIF's
     transparent colour): the light greys of its edge stay opaque and outnumber its dark core. Shown on black as a
     light pen's drawing would be, it read as its outline (an MNIST 9 as a sure 8)."""
-    small = Image.new("L", (28, 28), 255)
-    ImageDraw.Draw(small).line([(7, 6), (21, 6), (12, 23)], fill=0, width=2)
-    big = small.filter(ImageFilter.GaussianBlur(blur)).resize((112, 112), Image.Resampling.BILINEAR)
-    plain = Image.fromarray(np.pad(np.asarray(big), 20, constant_values=255))
+    plain = soft_seven(blur)
     buf = io.BytesIO()
     if saved == "RGBA":
-        clear = plain.convert("RGBA")
-        clear.putalpha(Image.fromarray(np.where(np.asarray(plain) == 255, 0, 255).astype(np.uint8)))
-        clear.save(buf, "PNG")
+        cleared(plain, np.asarray(plain) < 255).save(buf, "PNG")
     else:
         plain.convert("P").save(buf, "PNG" if saved == "palette PNG" else "GIF", transparency=255)
     assert np.abs(to_mnist(Image.open(buf)) - to_mnist(plain)).max() < 1e-6
+
+
+@pytest.mark.parametrize("blur", [0.5, 1.5])
+@pytest.mark.parametrize("tolerance", [1, 32, 96])
+def test_a_light_digit_whose_black_paper_was_made_transparent_reads_as_on_paper(blur: float, tolerance: int) -> None:
+    """The mirror case: a light 7 on black, its paper cleared below a tool's tolerance; its rim's dark greys are the
+    cleared paper's edge, and it goes on black again (on white, its outline was read)."""
+    plain = soft_seven(blur, light=True)
+    picture = cleared(plain, np.asarray(plain) >= tolerance)
+    on_black = Image.alpha_composite(Image.new("RGBA", picture.size, (0, 0, 0, 255)), picture)
+    assert np.abs(to_mnist(picture) - to_mnist(on_black)).max() < 1e-6
+
+
+def light_pens() -> dict[str, Image.Image]:
+    """7s drawn with light pens on a clear canvas that are not one exact colour."""
+    rng = np.random.default_rng(0)
+    mask = Image.new("L", (200, 200), 0)
+    ImageDraw.Draw(mask).line([(50, 40), (150, 40), (100, 170)], fill=255, width=12)
+    ink = np.asarray(mask) > 0
+    chalk = np.zeros((200, 200, 4), np.uint8)
+    chalk[ink] = np.column_stack([np.repeat(rng.integers(170, 256, (ink.sum(), 1)), 3, 1), np.full(ink.sum(), 255)])
+    pens = {"chalk's grain": Image.fromarray(chalk, "RGBA")}
+    for name, bar, stem in (("white bar, cyan stem", (255, 255, 255), (0, 255, 255)),):
+        img = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+        ImageDraw.Draw(img).line([(50, 40), (150, 40)], fill=(*bar, 255), width=12)
+        ImageDraw.Draw(img).line([(150, 40), (100, 170)], fill=(*stem, 255), width=12)
+        pens[name] = img
+    rimmed = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(rimmed).line([(50, 40), (150, 40), (100, 170)], fill=(150, 150, 150, 255), width=16)
+    ImageDraw.Draw(rimmed).line([(50, 40), (150, 40), (100, 170)], fill=(255, 255, 255, 255), width=8)
+    pens["white core, grey rim"] = rimmed
+    fading = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    points = [(50 + t, 40) for t in range(0, 101, 2)] + [(150 - t * 50 / 130, 40 + t) for t in range(0, 131, 2)]
+    for k, (x, y) in enumerate(points):  # lighter where pressed hard, greyer as it lifts
+        level = int(255 - 75 * k / len(points))
+        ImageDraw.Draw(fading).ellipse([x - 6, y - 6, x + 6, y + 6], fill=(level, level, level, 255))
+    pens["fading"] = fading
+    return pens
+
+
+@pytest.mark.parametrize("pen", ["chalk's grain", "white bar, cyan stem", "white core, grey rim", "fading"])
+def test_light_pens_of_more_than_one_colour_on_a_clear_canvas_go_on_black(pen: str) -> None:
+    """A light pen whose strokes are not one colour (a review found each read as a sure 1 when shown on white: the
+    lighter parts vanished) is shown on black paper, as a dark-mode app shows it."""
+    picture = light_pens()[pen]
+    on_black = Image.alpha_composite(Image.new("RGBA", picture.size, (0, 0, 0, 255)), picture)
+    assert np.abs(to_mnist(picture) - to_mnist(on_black)).max() < 1e-6
 
 
 def kept(picture: np.ndarray, ink: np.ndarray) -> float:
