@@ -227,7 +227,7 @@ def _base64(value: object) -> bytes:
     if not isinstance(value, str):
         raise RequestError(400, "image must be a base64 string (or a data:image/...;base64, URL)")
     text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
-    # line breaks are MIME's (GNU base64 wraps at 76 columns): taken out; anything else not base64 is refused
+    # whitespace is taken out (MIME's line breaks: GNU base64 wraps at 76 columns); anything else not base64 is refused
     text = "".join(text.split())
     try:
         data = base64.b64decode(text, validate=True)

@@ -546,3 +546,76 @@ def test_a_transparent_picture_over_the_limit_stays_transparent(page: Any, guard
     verdict = read_sent(guard, sent)
     expect_verdict(page, verdict)
     assert verdict["digit"] == 4
+
+
+def test_an_animation_over_the_limit_is_not_shrunk_to_its_first_frame(page: Any, tmp_path: Path) -> None:
+    """Shrunk, an animated GIF went as its first frame, past the server's refusal of pictures of more frames."""
+    expect = playwright_api().expect
+    expect(page.locator("#model")).to_contain_text("sha256")
+    rng = np.random.default_rng(2)
+    frames = [Image.fromarray(rng.integers(0, 256, (1500, 1500), dtype=np.uint8)) for _ in range(3)]
+    picture = tmp_path / "moving.gif"
+    frames[0].save(picture, save_all=True, append_images=frames[1:], duration=100)
+    assert picture.stat().st_size > page.evaluate("maxBytes")
+    page.locator("#file").set_input_files(picture)
+    expect(page.locator("#status")).to_contain_text("cannot be shrunk here: it may have more than one frame")
+    assert page.evaluate("window.sent.length") == 0
+
+
+def test_what_happens_on_the_page_while_a_picture_is_shrunk_comes_first(page: Any, tmp_path: Path) -> None:
+    """The page took its question's number only once the shrinking was done: a stroke drawn meanwhile sat beside the
+    picture's ACCEPTED. Now a stroke (or Clear, or another picture) drops the picture being shrunk."""
+    expect = playwright_api().expect
+    expect(page.locator("#model")).to_contain_text("sha256")
+    page.evaluate(
+        """() => {
+            const decode = window.createImageBitmap;
+            window.createImageBitmap = async (...args) => {
+                await new Promise((done) => setTimeout(done, 1500));
+                return decode(...args);
+            };
+        }"""
+    )
+    rng = np.random.default_rng(3)
+    photo = np.asarray(drawn(STROKES["7"], 2000), dtype=np.int16) + rng.integers(-20, 21, (2000, 2000, 3))
+    picture = tmp_path / "seven.png"
+    picture.write_bytes(encode(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))))
+    page.locator("#file").set_input_files(picture)
+    expect(page.locator("#status")).to_contain_text("Shrinking seven.png")
+    stroke(page, [(140, 40), (140, 240)])  # a 1, while the 7 is being shrunk
+    page.wait_for_timeout(3000)
+    assert page.evaluate("window.sent.length") == 0
+    expect(page.locator("#result")).to_be_hidden()
+
+
+def test_a_picture_dropped_beside_the_pad_is_read_and_text_pasted_into_the_length_stays(
+    page: Any, guard: Guard
+) -> None:
+    """A file dropped beside the pad did nothing (or the browser opened it in place of the page); a paste into the
+    length field of a clipboard holding text and a picture (a spreadsheet's cell) sent the picture."""
+    png = encode(drawn(STROKES["0"], 150))
+    make = """(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], "zero.png", { type: "image/png" }));
+        return data;
+    }"""
+    files = page.evaluate_handle(make, base64.b64encode(png).decode())
+    sent = submit(page, lambda: page.dispatch_event("header", "drop", {"dataTransfer": files}), "multipart")
+    assert sent == png
+    expect_verdict(page, read_sent(guard, sent))
+
+    page.get_by_role("radio", name="A code").check()
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.setData("text/plain", "4");
+            data.items.add(new File([bytes], "cell.png", { type: "image/png" }));
+            document.getElementById("length").dispatchEvent(
+                new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+        }""",
+        base64.b64encode(png).decode(),
+    )
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.sent.length") == 1, "the picture of the cell was sent"

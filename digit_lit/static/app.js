@@ -18,6 +18,7 @@ const SEND_MARGIN = 8;
 // A picture over the server's byte limit (GET /health: max_bytes; a phone's photo is often 5-12 MB) is shrunk to this
 // longest side before it is sent: the server reads every picture at 192 px (preprocess.WORK_SIDE) anyway
 const UPLOAD_SIDE = 1600;
+const FORM_ROOM = 4096; // bytes of the request beside the picture (the form's parts and fields), under max_bytes
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -267,18 +268,36 @@ async function shrunk(file) {
   const encode = (type) => new Promise((done) => canvas.toBlob(done, type, 0.92));
   draw(UPLOAD_SIDE);
   let blob = await encode(file.type === "image/jpeg" ? "image/jpeg" : "image/png");
-  if (blob.size > maxBytes) {
+  if (blob.size > maxBytes - FORM_ROOM) {
     const alpha = c.getImageData(0, 0, canvas.width, canvas.height).data;
     let opaque = true;
     for (let i = 3; i < alpha.length && opaque; i += 4) opaque = alpha[i] === 255;
-    for (let side = UPLOAD_SIDE; blob.size > maxBytes && !opaque && side > 200; side = Math.round(side / 2)) {
-      draw(side / 2);
+    for (let side = UPLOAD_SIDE / 2; blob.size > maxBytes - FORM_ROOM && !opaque && side >= 100; side /= 2) {
+      draw(side);
       blob = await encode("image/png");
     }
     if (opaque) blob = await encode("image/jpeg");
   }
-  if (blob.size > maxBytes) throw new Error("still over the limit");
+  if (blob.size > maxBytes - FORM_ROOM) throw new Error("still over the limit");
   return new File([blob], file.name, { type: blob.type });
+}
+
+// whether a picture shows more than one frame (an animated GIF, PNG or WebP): shrunk, only its first would be sent,
+// where the server refuses a picture of more frames than one. Unknown (no ImageDecoder in this browser): null
+async function animated(file) {
+  if (typeof ImageDecoder === "undefined" || !(await ImageDecoder.isTypeSupported(file.type))) return null;
+  const decoder = new ImageDecoder({ data: file.stream(), type: file.type });
+  try {
+    await decoder.tracks.ready;
+    return decoder.tracks.selectedTrack.animated || decoder.tracks.selectedTrack.frameCount > 1;
+  } finally {
+    decoder.close();
+  }
+}
+
+// the limit as a person reads it: "5 MB", "1.5 MB", "0.3 MB"
+function megabytes(bytes) {
+  return `${Number((bytes / 1e6).toFixed(1))} MB`;
 }
 
 async function readFile(file) {
@@ -287,13 +306,26 @@ async function readFile(file) {
   if (asking === null) return;
   clearPad(); // the verdict is for the picture: a drawing left on the pad would seem to be what was read
   forget();
+  const mine = asked; // a drawing, Clear or another picture while it is being shrunk drops it
   let sent = file;
-  if (maxBytes !== null && file.size > maxBytes) {
+  if (maxBytes !== null && file.size > maxBytes - FORM_ROOM) {
+    say(`Shrinking ${file.name} to send it…`);
+    let problem = null;
     try {
-      sent = await shrunk(file);
+      if (["image/gif", "image/png", "image/webp"].includes(file.type) && (await animated(file)) !== false) {
+        problem = "it may have more than one frame (an animation), and only the server may refuse that: save the "
+          + "frame to read alone, smaller";
+      } else {
+        sent = await shrunk(file);
+      }
     } catch {
-      say(`${file.name} is over the server's ${(maxBytes / 1e6).toFixed(0)} MB limit and cannot be shrunk here: `
-          + "save it smaller (e.g. 1600 px wide) and upload that.", "error");
+      problem = "this browser cannot open it (a HEIC or TIFF file, or a damaged one): save it as a smaller JPEG "
+        + "or PNG (e.g. 1600 px wide)";
+    }
+    if (mine !== asked) return;
+    if (problem !== null) {
+      say(`${file.name} is over the server's ${megabytes(maxBytes)} limit and cannot be shrunk here: ${problem}.`,
+          "error");
       reveal();
       return;
     }
@@ -320,7 +352,8 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
 $("length").addEventListener("input", () => {
   if ($("result").hidden && !$("read").disabled) return;
   forget(); // the verdict shown, or on its way, was asked with the length before
-  say("The expected length changed: read the code again.");
+  say(drawn ? "The expected length changed: read the code again."
+    : "The expected length changed: upload the picture again, or write the code on the pad.");
 });
 $("length").addEventListener("keydown", (event) => {
   if (event.key === "Enter") { readPad(); event.preventDefault(); }
@@ -335,28 +368,34 @@ pad.addEventListener("keydown", (event) => {
 const drop = $("drop");
 drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (event) => {
+// a drop on the pad, or files dropped anywhere on the page (the browser opened a file dropped beside the pad in place
+// of the page)
+function dropped(event) {
   event.preventDefault();
   drop.classList.remove("over");
-  const dropped = event.dataTransfer.files;
-  if (dropped.length !== 1) {
+  const files = event.dataTransfer.files;
+  if (files.length !== 1) {
     forget();
-    say(dropped.length
-      ? `Drop one picture at a time (${dropped.length} were dropped): nothing was read.`
+    say(files.length
+      ? `Drop one picture at a time (${files.length} were dropped): nothing was read.`
       : "Drop a picture file (PNG, JPEG, ...): a link or text cannot be read; save the picture, then drop the file.",
     "error");
     reveal();
     return;
   }
-  readFile(dropped[0]);
-});
-
-// a picture dropped beside the pad is not opened in place of the page (the browser's own way with a dropped file)
-for (const name of ["dragover", "drop"]) document.addEventListener(name, (event) => event.preventDefault());
-// a picture pasted (Ctrl+V from a screenshot or a copied image) is read as one dropped
+  readFile(files[0]);
+}
+drop.addEventListener("drop", (event) => { event.stopPropagation(); dropped(event); });
+// only files: text dragged onto the length field drops there as usual
+const carriesFiles = (event) => event.dataTransfer.types.includes("Files");
+document.addEventListener("dragover", (event) => { if (carriesFiles(event)) event.preventDefault(); });
+document.addEventListener("drop", (event) => { if (carriesFiles(event)) dropped(event); });
+// a picture pasted (Ctrl+V from a screenshot or a copied image) is read as one dropped; text pasted into the length
+// field stays its own, even when the clipboard holds a picture of it too (a spreadsheet's cell)
 document.addEventListener("paste", (event) => {
   const pictures = [...event.clipboardData.files].filter((file) => file.type.startsWith("image/"));
-  if (!pictures.length) return; // text pasted into the length field stays its own
+  const typing = event.target instanceof HTMLInputElement && event.clipboardData.types.includes("text/plain");
+  if (!pictures.length || typing) return;
   event.preventDefault();
   readFile(pictures[0]);
 });
