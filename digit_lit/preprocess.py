@@ -56,6 +56,7 @@ CIRCLED = "a circle or a box drawn around the digit: write the digit alone, or c
 # the drawn pixels of a transparent picture whose rim's median grey level lies above this share of them (or below
 # 1 - it) keep the smooth edge of a paper made transparent: light (dark) paper
 RIM_RANK = 0.8
+RIM_SPECK = 0.02  # ... among drawn marks of at least this share of the largest one's pixels
 MULTI_FRAME = "picture has more than one frame (an animation or a multi-page file): save the frame to read alone"
 # a digit cut by the picture's edge (photographed half outside the frame, cropped into): its stroke crosses the border
 # at full strength and goes on inwards, where a whole digit's stroke at most ends at it. The bottom of a 7 so cut is a
@@ -153,8 +154,13 @@ def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     read as its outline, a 9 as a sure 8), dark ones around a light digit whose black paper was. A pen on a clear
     canvas smooths its edge in the transparency, so its rim is as its strokes (a chalk's grain, a second colour, a
     fading stroke alike): then the strokes' own lightness says."""
-    alpha = np.asarray(rgba.getchannel("A"))
-    drawn = alpha > 127
+    opaque = np.asarray(rgba.getchannel("A")) > 127
+    # specks of a grainy paper that a remove-background tool left opaque are all rim, lighter and darker than the
+    # paper: they hid the digit's own rim (a dark 1 so cleared went on black and read as a sure 8). Judged without them
+    marks, n = ndimage.label(opaque, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(marks.ravel())
+    sizes[0] = 0
+    drawn = (sizes >= RIM_SPECK * sizes.max())[marks] if n else opaque
     if not drawn.any() or drawn.mean() >= 0.5:
         return (255, 255, 255, 255)
     grey = np.asarray(rgba.convert("L"))

@@ -148,6 +148,20 @@ def test_a_light_digit_whose_black_paper_was_made_transparent_reads_as_on_paper(
     assert np.abs(to_mnist(picture) - to_mnist(on_black)).max() < 1e-6
 
 
+@pytest.mark.parametrize(("paper_level", "ink_level"), [(200, 20), (35, 200)], ids=["dark on grey", "light on dark"])
+def test_a_grainy_paper_cleared_around_the_digit_reads_as_on_paper(paper_level: int, ink_level: int) -> None:
+    """A remove-background tool at a tight tolerance clears most of a grainy paper and leaves its specks opaque: all
+    rim, lighter and darker than the paper, they hid the digit's own rim, and a dark 1 went on black (a sure 8)."""
+    seven = np.asarray(soft_seven(1.0), dtype=np.float32) / 255  # 1 paper, 0 ink
+    rng = np.random.default_rng(0)
+    grey = ink_level + (paper_level - ink_level) * seven + rng.normal(0, 4, seven.shape)
+    plain = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
+    picture = cleared(plain, np.abs(grey - paper_level) > 8)
+    paper = (255, 255, 255, 255) if paper_level > ink_level else (0, 0, 0, 255)
+    on_paper = Image.alpha_composite(Image.new("RGBA", picture.size, paper), picture)
+    assert np.abs(to_mnist(picture) - to_mnist(on_paper)).max() < 1e-6
+
+
 def light_pens() -> dict[str, Image.Image]:
     """7s drawn with light pens on a clear canvas that are not one exact colour."""
     rng = np.random.default_rng(0)
