@@ -282,17 +282,38 @@ async function shrunk(file) {
   return new File([blob], file.name, { type: blob.type });
 }
 
-// whether a picture shows more than one frame (an animated GIF, PNG or WebP): shrunk, only its first would be sent,
-// where the server refuses a picture of more frames than one. Unknown (no ImageDecoder in this browser): null
-async function animated(file) {
-  if (typeof ImageDecoder === "undefined" || !(await ImageDecoder.isTypeSupported(file.type))) return null;
-  const decoder = new ImageDecoder({ data: file.stream(), type: file.type });
-  try {
-    await decoder.tracks.ready;
-    return decoder.tracks.selectedTrack.animated || decoder.tracks.selectedTrack.frameCount > 1;
-  } finally {
-    decoder.close();
+// how many frames a picture's bytes hold, by its content (a name can lie: an animated GIF named .jpg): a GIF's images,
+// an APNG's animation chunk, an animated WebP's flag. Shrunk, only the first frame would be sent, past the server's
+// refusal of a picture of more frames than one. Written by hand: the browser's ImageDecoder calls every GIF animated,
+// and Safari has none. Throws on a damaged file
+function frames(bytes) {
+  const text = (at, n) => String.fromCharCode(...bytes.subarray(at, at + n));
+  const damaged = () => { throw new Error("damaged"); };
+  if (text(0, 4) === "GIF8") {
+    let at = 13 + (bytes[10] & 0x80 ? 3 << ((bytes[10] & 7) + 1) : 0); // after the screen and its colour table
+    let images = 0;
+    const skipBlocks = () => { while (at < bytes.length && bytes[at] !== 0) at += bytes[at] + 1; at += 1; };
+    while (at < bytes.length && bytes[at] !== 0x3b) {
+      if (bytes[at] === 0x21) { at += 2; skipBlocks(); continue; } // an extension
+      if (bytes[at] !== 0x2c) damaged();
+      images += 1;
+      const flags = bytes[at + 9];
+      at += 10 + (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0) + 1; // the image, its colour table, the LZW size
+      skipBlocks();
+    }
+    return images || damaged();
   }
+  if (text(0, 8) === "\x89PNG\r\n\x1a\n") {
+    for (let at = 8; at + 8 <= bytes.length;) { // the chunks before the first image data
+      const type = text(at + 4, 4);
+      if (type === "acTL") return 2;
+      if (type === "IDAT") return 1;
+      at += 12 + (((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3]);
+    }
+    damaged();
+  }
+  if (text(0, 4) === "RIFF" && text(8, 4) === "WEBP") return text(12, 4) === "VP8X" && bytes[20] & 0x02 ? 2 : 1;
+  return 1; // JPEG (a phone's MPO is one photo to the server too), BMP; TIFF and HEIC the browser cannot open
 }
 
 // the limit as a person reads it: "5 MB", "1.5 MB", "0.3 MB"
@@ -302,27 +323,29 @@ function megabytes(bytes) {
 
 async function readFile(file) {
   if (!file) return;
-  const asking = options();
-  if (asking === null) return;
+  if (options() === null) return;
   clearPad(); // the verdict is for the picture: a drawing left on the pad would seem to be what was read
   forget();
   const mine = asked; // a drawing, Clear or another picture while it is being shrunk drops it
   let sent = file;
   if (maxBytes !== null && file.size > maxBytes - FORM_ROOM) {
     say(`Shrinking ${file.name} to send it…`);
+    $("read").disabled = true; // Read would say to draw first while the picture is on its way
     let problem = null;
     try {
-      if (["image/gif", "image/png", "image/webp"].includes(file.type) && (await animated(file)) !== false) {
-        problem = "it may have more than one frame (an animation), and only the server may refuse that: save the "
-          + "frame to read alone, smaller";
+      if (frames(new Uint8Array(await file.arrayBuffer())) > 1) {
+        problem = "it has more than one frame (an animation): save the frame to read alone, smaller";
       } else {
         sent = await shrunk(file);
       }
-    } catch {
-      problem = "this browser cannot open it (a HEIC or TIFF file, or a damaged one): save it as a smaller JPEG "
-        + "or PNG (e.g. 1600 px wide)";
+    } catch (err) {
+      problem = err.message === "still over the limit"
+        ? `even at ${UPLOAD_SIDE} px it is: save it smaller`
+        : "this browser cannot open it (a HEIC or TIFF file, or a damaged one): save it as a smaller JPEG or PNG "
+          + `(e.g. ${UPLOAD_SIDE} px wide)`;
     }
     if (mine !== asked) return;
+    $("read").disabled = false;
     if (problem !== null) {
       say(`${file.name} is over the server's ${megabytes(maxBytes)} limit and cannot be shrunk here: ${problem}.`,
           "error");
@@ -330,6 +353,8 @@ async function readFile(file) {
       return;
     }
   }
+  const asking = options(); // now: an expected length typed while the picture was shrunk counts
+  if (asking === null) return;
   const form = new FormData();
   form.append("file", sent, file.name);
   for (const [name, value] of Object.entries(asking)) form.append(name, value);
@@ -394,7 +419,7 @@ document.addEventListener("drop", (event) => { if (carriesFiles(event)) dropped(
 // field stays its own, even when the clipboard holds a picture of it too (a spreadsheet's cell)
 document.addEventListener("paste", (event) => {
   const pictures = [...event.clipboardData.files].filter((file) => file.type.startsWith("image/"));
-  const typing = event.target instanceof HTMLInputElement && event.clipboardData.types.includes("text/plain");
+  const typing = event.target === $("length") && event.clipboardData.types.includes("text/plain");
   if (!pictures.length || typing) return;
   event.preventDefault();
   readFile(pictures[0]);
