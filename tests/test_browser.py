@@ -149,6 +149,24 @@ def read_sent(guard: Guard, body: bytes) -> dict[str, Any]:
         return guard.read(img)
 
 
+def transfer(page: Any, png: bytes, name: str, text: str | None = None) -> Any:
+    """A DataTransfer in the page, as a drop or a paste carries it: the picture `png` as a file named `name`, and
+    `text` beside it (a spreadsheet's cell is both)."""
+    return page.evaluate_handle(
+        """([b64, name, text]) => {
+            const data = new DataTransfer();
+            if (text !== null) data.setData("text/plain", text);
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            data.items.add(new File([bytes], name, { type: "image/png" }));
+            return data;
+        }""",
+        [base64.b64encode(png).decode(), name, text],
+    )
+
+
+PASTE = "([target, data]) => target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }))"
+
+
 def shown_view(page: Any) -> np.ndarray:
     src = page.locator("#view").get_attribute("src")
     assert src.startswith("data:image/png;base64,")
@@ -214,15 +232,7 @@ def test_an_uploaded_or_dropped_picture_is_read(page: Any, guard: Guard, tmp_pat
     expect_verdict(page, read_sent(guard, sent))
 
     png = encode(drawn(STROKES["0"], 150))
-    dropped = page.evaluate_handle(
-        """(b64) => {
-            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const data = new DataTransfer();
-            data.items.add(new File([bytes], "zero.png", { type: "image/png" }));
-            return data;
-        }""",
-        base64.b64encode(png).decode(),
-    )
+    dropped = transfer(page, png, "zero.png")
     sent = submit(page, lambda: page.dispatch_event("#drop", "drop", {"dataTransfer": dropped}), "multipart")
     assert sent == png
     expect_verdict(page, read_sent(guard, sent))
@@ -514,13 +524,8 @@ def test_a_photo_over_the_servers_limit_is_shrunk_and_read(page: Any, guard: Gua
 def test_a_pasted_picture_is_read(page: Any, guard: Guard) -> None:
     """Ctrl+V of a copied picture (a screenshot) did nothing; now it is read as a dropped one."""
     png = encode(drawn(STROKES["0"], 150))
-    pasted = """(b64) => {
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const data = new DataTransfer();
-        data.items.add(new File([bytes], "image.png", { type: "image/png" }));
-        document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
-    }"""
-    sent = submit(page, lambda: page.evaluate(pasted, base64.b64encode(png).decode()), "multipart")
+    pasted = transfer(page, png, "image.png")
+    sent = submit(page, lambda: page.evaluate(PASTE, [page.locator("body").element_handle(), pasted]), "multipart")
     assert sent == png
     expect_verdict(page, read_sent(guard, sent))
 
@@ -624,28 +629,13 @@ def test_a_picture_dropped_beside_the_pad_is_read_and_text_pasted_into_the_lengt
     """A file dropped beside the pad did nothing (or the browser opened it in place of the page); a paste into the
     length field of a clipboard holding text and a picture (a spreadsheet's cell) sent the picture."""
     png = encode(drawn(STROKES["0"], 150))
-    make = """(b64) => {
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const data = new DataTransfer();
-        data.items.add(new File([bytes], "zero.png", { type: "image/png" }));
-        return data;
-    }"""
-    files = page.evaluate_handle(make, base64.b64encode(png).decode())
+    files = transfer(page, png, "zero.png")
     sent = submit(page, lambda: page.dispatch_event("header", "drop", {"dataTransfer": files}), "multipart")
     assert sent == png
     expect_verdict(page, read_sent(guard, sent))
 
     page.get_by_role("radio", name="A code").check()
-    page.evaluate(
-        """(b64) => {
-            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const data = new DataTransfer();
-            data.setData("text/plain", "4");
-            data.items.add(new File([bytes], "cell.png", { type: "image/png" }));
-            document.getElementById("length").dispatchEvent(
-                new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
-        }""",
-        base64.b64encode(png).decode(),
-    )
+    cell = transfer(page, png, "cell.png", text="4")
+    page.evaluate(PASTE, [page.locator("#length").element_handle(), cell])
     page.wait_for_timeout(500)
     assert page.evaluate("window.sent.length") == 1, "the picture of the cell was sent"

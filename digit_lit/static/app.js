@@ -323,10 +323,11 @@ function megabytes(bytes) {
 
 async function readFile(file) {
   if (!file) return;
-  if (options() === null) return;
+  const asking = options();
+  if (asking === null) return;
   clearPad(); // the verdict is for the picture: a drawing left on the pad would seem to be what was read
   forget();
-  const mine = asked; // a drawing, Clear or another picture while it is being shrunk drops it
+  const mine = asked; // a drawing, Clear, a changed length or another picture while it is being shrunk drops it
   let sent = file;
   if (maxBytes !== null && file.size > maxBytes - FORM_ROOM) {
     say(`Shrinking ${file.name} to send it…`);
@@ -353,8 +354,6 @@ async function readFile(file) {
       return;
     }
   }
-  const asking = options(); // now: an expected length typed while the picture was shrunk counts
-  if (asking === null) return;
   const form = new FormData();
   form.append("file", sent, file.name);
   for (const [name, value] of Object.entries(asking)) form.append(name, value);
