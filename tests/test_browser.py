@@ -569,6 +569,21 @@ def test_an_animation_over_the_limit_is_not_shrunk_to_its_first_frame(page: Any,
     assert page.evaluate("window.sent.length") == 0
 
 
+def test_a_picture_of_a_format_the_server_does_not_read_is_not_shrunk(page: Any, tmp_path: Path) -> None:
+    """An AVIF (which the browser opens, and plays when animated) was shrunk to its first frame and read, where the
+    server refuses the format; a picture of another format than the server's is not shrunk, and the page says so."""
+    expect = playwright_api().expect
+    expect(page.locator("#model")).to_contain_text("sha256")
+    rng = np.random.default_rng(5)
+    picture = tmp_path / "grain.avif"
+    Image.fromarray(rng.integers(0, 256, (2000, 2000, 3), dtype=np.uint8)).save(picture, "AVIF", quality=100)
+    assert picture.stat().st_size > page.evaluate("maxBytes")
+    page.locator("#file").set_input_files(picture)
+    expect(page.locator("#status")).to_contain_text("it is not a PNG, JPEG, BMP, GIF or WebP picture")
+    expect(page.locator("#read")).to_be_enabled()
+    assert page.evaluate("window.sent.length") == 0
+
+
 def test_a_still_gif_over_the_limit_is_shrunk_and_read(page: Any, guard: Guard, tmp_path: Path) -> None:
     """The browser's ImageDecoder calls every GIF animated: a still one was refused as a possible animation."""
     expect = playwright_api().expect
@@ -604,10 +619,13 @@ def test_what_happens_on_the_page_while_a_picture_is_shrunk_comes_first(page: An
     picture.write_bytes(encode(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))))
     page.locator("#file").set_input_files(picture)
     expect(page.locator("#status")).to_contain_text("Shrinking seven.png")
+    page.locator("#pad").press("Enter")  # Read is off while the picture is on its way: Enter said "Draw a digit first."
+    expect(page.locator("#status")).to_contain_text("Shrinking seven.png")
     stroke(page, [(140, 40), (140, 240)])  # a 1, while the 7 is being shrunk
     page.wait_for_timeout(3000)
     assert page.evaluate("window.sent.length") == 0
     expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#status")).not_to_contain_text("Shrinking")  # the dropped picture's line goes with it
 
     # an expected length typed while a code's picture is shrunk: the picture went without it (the options were taken
     # before), and was accepted; now the length drops it, as it drops a verdict

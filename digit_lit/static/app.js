@@ -229,6 +229,7 @@ function options() {
 }
 
 function readPad() {
+  if ($("read").disabled) return; // a picture is on its way (Enter on the pad, or in the length field)
   if (!drawn) {
     say(`Draw a ${WORDS[mode].noun} first.`, "error");
     pad.focus();
@@ -283,11 +284,13 @@ async function shrunk(file) {
 }
 
 // how many frames a picture's bytes hold, by its content (a name can lie: an animated GIF named .jpg): a GIF's images,
-// an APNG's animation chunk, an animated WebP's flag. Shrunk, only the first frame would be sent, past the server's
-// refusal of a picture of more frames than one. Written by hand: the browser's ImageDecoder calls every GIF animated,
-// and Safari has none. Throws on a damaged file
+// an APNG's frame count, an animated WebP's flag; JPEG (a phone's MPO is one photo to the server too) and BMP hold
+// one. Shrunk, only the first frame would be sent, past the server's refusal of a picture of more frames than one.
+// Written by hand: the browser's ImageDecoder calls every GIF animated, and Safari has none. Throws on a damaged file,
+// and on a format the server does not read (an AVIF, which the browser would open, and shrink to its first frame)
 function frames(bytes) {
   const text = (at, n) => String.fromCharCode(...bytes.subarray(at, at + n));
+  const number = (at) => ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
   const damaged = () => { throw new Error("damaged"); };
   if (text(0, 4) === "GIF8") {
     let at = 13 + (bytes[10] & 0x80 ? 3 << ((bytes[10] & 7) + 1) : 0); // after the screen and its colour table
@@ -304,16 +307,16 @@ function frames(bytes) {
     return images || damaged();
   }
   if (text(0, 8) === "\x89PNG\r\n\x1a\n") {
-    for (let at = 8; at + 8 <= bytes.length;) { // the chunks before the first image data
+    for (let at = 8; at + 8 <= bytes.length; at += 12 + number(at)) { // the chunks before the first image data
       const type = text(at + 4, 4);
-      if (type === "acTL") return 2;
+      if (type === "acTL") return number(at + 8); // an APNG: its count of frames
       if (type === "IDAT") return 1;
-      at += 12 + (((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3]);
     }
     damaged();
   }
   if (text(0, 4) === "RIFF" && text(8, 4) === "WEBP") return text(12, 4) === "VP8X" && bytes[20] & 0x02 ? 2 : 1;
-  return 1; // JPEG (a phone's MPO is one photo to the server too), BMP; TIFF and HEIC the browser cannot open
+  if ((bytes[0] === 0xff && bytes[1] === 0xd8) || text(0, 2) === "BM") return 1;
+  throw new Error("format");
 }
 
 // the limit as a person reads it: "5 MB", "1.5 MB", "0.3 MB"
@@ -330,7 +333,8 @@ async function readFile(file) {
   const mine = asked; // a drawing, Clear, a changed length or another picture while it is being shrunk drops it
   let sent = file;
   if (maxBytes !== null && file.size > maxBytes - FORM_ROOM) {
-    say(`Shrinking ${file.name} to send it…`);
+    const shrinking = `Shrinking ${file.name} to send it…`;
+    say(shrinking);
     $("read").disabled = true; // Read would say to draw first while the picture is on its way
     let problem = null;
     try {
@@ -340,12 +344,17 @@ async function readFile(file) {
         sent = await shrunk(file);
       }
     } catch (err) {
-      problem = err.message === "still over the limit"
-        ? `even at ${UPLOAD_SIDE} px it is: save it smaller`
-        : "this browser cannot open it (a HEIC or TIFF file, or a damaged one): save it as a smaller JPEG or PNG "
-          + `(e.g. ${UPLOAD_SIDE} px wide)`;
+      problem = {
+        "still over the limit": "even shrunk it is over the limit: save it smaller, as a JPEG",
+        format: "it is not a PNG, JPEG, BMP, GIF or WebP picture that can be shrunk here: save it as a smaller JPEG "
+          + `or PNG (e.g. ${UPLOAD_SIDE} px wide)`,
+      }[err.message] || "this browser cannot open it (a HEIC or TIFF file, or a damaged one): save it as a smaller "
+        + `JPEG or PNG (e.g. ${UPLOAD_SIDE} px wide)`;
     }
-    if (mine !== asked) return;
+    if (mine !== asked) { // dropped while it was shrunk: its line goes too
+      if ($("status").textContent === shrinking) say("");
+      return;
+    }
     $("read").disabled = false;
     if (problem !== null) {
       say(`${file.name} is over the server's ${megabytes(maxBytes)} limit and cannot be shrunk here: ${problem}.`,
