@@ -149,11 +149,12 @@ def _from_array(image: object) -> Image.Image:
 def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     """The paper to show a transparent picture on: white, unless it is a drawing on a clear canvas (mostly transparent)
     in light strokes (a dark-mode drawing app's white pen: on white those would vanish), or a light digit whose dark
-    paper was made transparent. A paper made transparent leaves its smooth edge on the drawn pixels' rim, at one end
-    of their grey levels (RIM_RANK): light greys around a dark digit whose white paper was cleared (shown on black it
-    read as its outline, a 9 as a sure 8), dark ones around a light digit whose black paper was. A pen on a clear
-    canvas smooths its edge in the transparency, so its rim is as its strokes (a chalk's grain, a second colour, a
-    fading stroke alike): then the strokes' own lightness says."""
+    paper was made transparent. A paper made transparent leaves its smooth edge on a mark's rim, at one end of the
+    mark's grey levels (RIM_RANK): light greys around a dark digit whose white paper was cleared (shown on black it
+    read as its outline, a 9 as a sure 8), dark ones around a light digit whose black paper was. Each mark says so of
+    itself, and the marks that do vote by their size: a patch of paper the tool left opaque (a shadowed band) is one
+    grey through and says nothing. A pen on a clear canvas smooths its edge in the transparency, so no mark says so (a
+    chalk's grain, a second colour, a fading stroke alike): then the strokes' own lightness says."""
     opaque = np.asarray(rgba.getchannel("A")) > 127
     # specks of a grainy paper that a remove-background tool left opaque are all rim, lighter and darker than the
     # paper: they hid the digit's own rim (a dark 1 so cleared went on black and read as a sure 8). Judged without them
@@ -164,12 +165,20 @@ def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     if not drawn.any() or drawn.mean() >= 0.5:
         return (255, 255, 255, 255)
     grey = np.asarray(rgba.convert("L"))
-    rim = grey[drawn & ~ndimage.binary_erosion(drawn, structure=np.ones((3, 3), bool))]
-    level, levels = np.median(rim), grey[drawn]
-    rank = (np.count_nonzero(levels < level) + 0.5 * np.count_nonzero(levels == level)) / levels.size
-    if rank >= RIM_RANK or rank <= 1 - RIM_RANK:
-        return (255, 255, 255, 255) if rank >= RIM_RANK else (0, 0, 0, 255)
-    return (0, 0, 0, 255) if np.median(levels) > 127 else (255, 255, 255, 255)
+    rim = drawn & ~ndimage.binary_erosion(drawn, structure=np.ones((3, 3), bool))
+    light = dark = 0  # pixels of the marks whose rim lies at the light (dark) end of their greys
+    for k, box in enumerate(ndimage.find_objects(marks), 1):
+        if sizes[k] < RIM_SPECK * sizes.max():
+            continue
+        mark = marks[box] == k
+        levels = grey[box][mark]
+        level = np.median(grey[box][mark & rim[box]])
+        rank = (np.count_nonzero(levels < level) + 0.5 * np.count_nonzero(levels == level)) / levels.size
+        light += levels.size * (rank >= RIM_RANK)
+        dark += levels.size * (rank <= 1 - RIM_RANK)
+    if light or dark:
+        return (255, 255, 255, 255) if light >= dark else (0, 0, 0, 255)
+    return (0, 0, 0, 255) if np.median(grey[drawn]) > 127 else (255, 255, 255, 255)
 
 
 def _fit(img: Image.Image, side: int) -> tuple[np.ndarray, tuple[int, int]]:
