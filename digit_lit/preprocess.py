@@ -161,14 +161,15 @@ def _paper_under(rgba: Image.Image) -> tuple[int, int, int, int]:
     marks, n = ndimage.label(opaque, structure=np.ones((3, 3), bool))
     sizes = np.bincount(marks.ravel())
     sizes[0] = 0
-    drawn = (sizes >= RIM_SPECK * sizes.max())[marks] if n else opaque
+    kept = sizes >= RIM_SPECK * sizes.max()
+    drawn = kept[marks] if n else opaque
     if not drawn.any() or drawn.mean() >= 0.5:
         return (255, 255, 255, 255)
     grey = np.asarray(rgba.convert("L"))
     rim = drawn & ~ndimage.binary_erosion(drawn, structure=np.ones((3, 3), bool))
     light = dark = 0  # pixels of the marks whose rim lies at the light (dark) end of their greys
     for k, box in enumerate(ndimage.find_objects(marks), 1):
-        if sizes[k] < RIM_SPECK * sizes.max():
+        if not kept[k]:
             continue
         mark = marks[box] == k
         levels = grey[box][mark]
