@@ -167,6 +167,12 @@ def transfer(page: Any, png: bytes, name: str, text: str | None = None) -> Any:
 PASTE = "([target, data]) => target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }))"
 
 
+def page_limit(page: Any) -> int:
+    """The server's max_bytes as the page knows it, once GET /health has answered (the footer names the model)."""
+    playwright_api().expect(page.locator("#model")).to_contain_text("sha256")
+    return page.evaluate("maxBytes")
+
+
 def shown_view(page: Any) -> np.ndarray:
     src = page.locator("#view").get_attribute("src")
     assert src.startswith("data:image/png;base64,")
@@ -504,9 +510,7 @@ def test_two_dropped_files_or_a_link_read_nothing_and_say_so(page: Any) -> None:
 def test_a_photo_over_the_servers_limit_is_shrunk_and_read(page: Any, guard: Guard, tmp_path: Path) -> None:
     """A phone's photo is often over the server's 5 MB: sent as it was it got 413. The page shrinks it first (the
     server reads at 192 px anyway) and the verdict is the guard's on what was sent."""
-    expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")  # /health has told the page the limit
-    limit = page.evaluate("maxBytes")
+    limit = page_limit(page)
     rng = np.random.default_rng(0)
     photo = np.asarray(drawn(STROKES["4"], 2000), dtype=np.int16) + rng.integers(-20, 21, (2000, 2000, 3))  # grain
     picture = tmp_path / "four.png"
@@ -533,9 +537,7 @@ def test_a_pasted_picture_is_read(page: Any, guard: Guard) -> None:
 def test_a_transparent_picture_over_the_limit_stays_transparent(page: Any, guard: Guard, tmp_path: Path) -> None:
     """A drawing on a clear canvas, over the limit even at 1600 px: as JPEG its clear paper would turn black (the
     digit's ink on black: nothing to read); it is sent smaller, as PNG, still transparent."""
-    expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")
-    limit = page.evaluate("maxBytes")
+    limit = page_limit(page)
     rng = np.random.default_rng(1)
     ink = np.asarray(drawn(STROKES["4"], 2000).convert("L")) < 128
     rgba = rng.integers(0, 256, (2000, 2000, 4), dtype=np.uint8)  # a grainy clear canvas: colour, faint alpha
@@ -558,12 +560,12 @@ def test_an_animation_over_the_limit_is_not_shrunk_to_its_first_frame(page: Any,
     """Shrunk, an animated GIF went as its first frame, past the server's refusal of pictures of more frames; the
     page knows one by its bytes, not its name (one named .jpg went through)."""
     expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")
+    limit = page_limit(page)
     rng = np.random.default_rng(2)
     frames = [Image.fromarray(rng.integers(0, 256, (1500, 1500), dtype=np.uint8)) for _ in range(3)]
     picture = tmp_path / name
     frames[0].save(picture, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    assert picture.stat().st_size > page.evaluate("maxBytes")
+    assert picture.stat().st_size > limit
     page.locator("#file").set_input_files(picture)
     expect(page.locator("#status")).to_contain_text("cannot be shrunk here: it has more than one frame")
     assert page.evaluate("window.sent.length") == 0
@@ -573,11 +575,11 @@ def test_a_picture_of_a_format_the_server_does_not_read_is_not_shrunk(page: Any,
     """An AVIF (which the browser opens, and plays when animated) was shrunk to its first frame and read, where the
     server refuses the format; a picture of another format than the server's is not shrunk, and the page says so."""
     expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")
+    limit = page_limit(page)
     rng = np.random.default_rng(5)
     picture = tmp_path / "grain.avif"
     Image.fromarray(rng.integers(0, 256, (2000, 2000, 3), dtype=np.uint8)).save(picture, "AVIF", quality=100)
-    assert picture.stat().st_size > page.evaluate("maxBytes")
+    assert picture.stat().st_size > limit
     page.locator("#file").set_input_files(picture)
     expect(page.locator("#status")).to_contain_text("it is not a PNG, JPEG, BMP, GIF or WebP picture")
     expect(page.locator("#read")).to_be_enabled()
@@ -586,13 +588,12 @@ def test_a_picture_of_a_format_the_server_does_not_read_is_not_shrunk(page: Any,
 
 def test_a_still_gif_over_the_limit_is_shrunk_and_read(page: Any, guard: Guard, tmp_path: Path) -> None:
     """The browser's ImageDecoder calls every GIF animated: a still one was refused as a possible animation."""
-    expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")
+    limit = page_limit(page)
     rng = np.random.default_rng(4)
     grey = np.asarray(drawn(STROKES["7"], 3000).convert("L"), dtype=np.int16) + rng.integers(-40, 41, (3000, 3000))
     picture = tmp_path / "seven.gif"
     Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(picture, "GIF")
-    assert picture.stat().st_size > page.evaluate("maxBytes")
+    assert picture.stat().st_size > limit
     sent = submit(page, lambda: page.locator("#file").set_input_files(picture), "multipart")
     verdict = read_sent(guard, sent)
     expect_verdict(page, verdict)
@@ -603,7 +604,7 @@ def test_what_happens_on_the_page_while_a_picture_is_shrunk_comes_first(page: An
     """The page took its question's number only once the shrinking was done: a stroke drawn meanwhile sat beside the
     picture's ACCEPTED. Now a stroke (or Clear, or another picture) drops the picture being shrunk."""
     expect = playwright_api().expect
-    expect(page.locator("#model")).to_contain_text("sha256")
+    page_limit(page)  # the page knows the limit: this picture is over it
     page.evaluate(
         """() => {
             const decode = window.createImageBitmap;
